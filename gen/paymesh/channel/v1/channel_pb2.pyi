@@ -1,0 +1,201 @@
+from google.api import annotations_pb2 as _annotations_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ChannelState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHANNEL_STATE_UNSPECIFIED: _ClassVar[ChannelState]
+    CHANNEL_STATE_CONFIRM_SUCCESS: _ClassVar[ChannelState]
+    CHANNEL_STATE_CONFIRM_FAIL: _ClassVar[ChannelState]
+    CHANNEL_STATE_WAITING: _ClassVar[ChannelState]
+    CHANNEL_STATE_UNKNOWN: _ClassVar[ChannelState]
+    CHANNEL_STATE_SYS_ERROR: _ClassVar[ChannelState]
+CHANNEL_STATE_UNSPECIFIED: ChannelState
+CHANNEL_STATE_CONFIRM_SUCCESS: ChannelState
+CHANNEL_STATE_CONFIRM_FAIL: ChannelState
+CHANNEL_STATE_WAITING: ChannelState
+CHANNEL_STATE_UNKNOWN: ChannelState
+CHANNEL_STATE_SYS_ERROR: ChannelState
+
+class PaymentOrder(_message.Message):
+    __slots__ = ("pay_order_id", "way_code", "amount", "currency", "subject", "body", "client_ip", "expire_at", "channel_extra")
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    WAY_CODE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_AT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_EXTRA_FIELD_NUMBER: _ClassVar[int]
+    pay_order_id: str
+    way_code: str
+    amount: int
+    currency: str
+    subject: str
+    body: str
+    client_ip: str
+    expire_at: int
+    channel_extra: str
+    def __init__(self, pay_order_id: _Optional[str] = ..., way_code: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., client_ip: _Optional[str] = ..., expire_at: _Optional[int] = ..., channel_extra: _Optional[str] = ...) -> None: ...
+
+class PayRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "order", "notify_url")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    NOTIFY_URL_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    order: PaymentOrder
+    notify_url: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., order: _Optional[_Union[PaymentOrder, _Mapping]] = ..., notify_url: _Optional[str] = ...) -> None: ...
+
+class PayResponse(_message.Message):
+    __slots__ = ("channel_state", "channel_order_no", "pay_data_type", "pay_data", "err_code", "err_msg")
+    CHANNEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    PAY_DATA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAY_DATA_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    channel_state: ChannelState
+    channel_order_no: str
+    pay_data_type: str
+    pay_data: str
+    err_code: str
+    err_msg: str
+    def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., channel_order_no: _Optional[str] = ..., pay_data_type: _Optional[str] = ..., pay_data: _Optional[str] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
+
+class QueryPaymentRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    pay_order_id: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ...) -> None: ...
+
+class QueryPaymentResponse(_message.Message):
+    __slots__ = ("channel_state", "channel_order_no", "err_code", "err_msg")
+    CHANNEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    channel_state: ChannelState
+    channel_order_no: str
+    err_code: str
+    err_msg: str
+    def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., channel_order_no: _Optional[str] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
+
+class ClosePaymentRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    pay_order_id: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ...) -> None: ...
+
+class ClosePaymentResponse(_message.Message):
+    __slots__ = ("channel_state", "err_code", "err_msg")
+    CHANNEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    channel_state: ChannelState
+    err_code: str
+    err_msg: str
+    def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
+
+class HttpHeader(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class VerifyCallbackRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "headers", "body", "content_type")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    headers: _containers.RepeatedCompositeFieldContainer[HttpHeader]
+    body: bytes
+    content_type: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., headers: _Optional[_Iterable[_Union[HttpHeader, _Mapping]]] = ..., body: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class VerifyCallbackResponse(_message.Message):
+    __slots__ = ("verified", "reject_reason", "pay_order_id", "channel_order_no", "amount", "currency", "channel_state", "err_code", "err_msg", "ack_ok", "ack_retry")
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    REJECT_REASON_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    ACK_OK_FIELD_NUMBER: _ClassVar[int]
+    ACK_RETRY_FIELD_NUMBER: _ClassVar[int]
+    verified: bool
+    reject_reason: str
+    pay_order_id: str
+    channel_order_no: str
+    amount: int
+    currency: str
+    channel_state: ChannelState
+    err_code: str
+    err_msg: str
+    ack_ok: AckReply
+    ack_retry: AckReply
+    def __init__(self, verified: _Optional[bool] = ..., reject_reason: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., channel_state: _Optional[_Union[ChannelState, str]] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ..., ack_ok: _Optional[_Union[AckReply, _Mapping]] = ..., ack_retry: _Optional[_Union[AckReply, _Mapping]] = ...) -> None: ...
+
+class AckReply(_message.Message):
+    __slots__ = ("status", "content_type", "body")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    status: int
+    content_type: str
+    body: bytes
+    def __init__(self, status: _Optional[int] = ..., content_type: _Optional[str] = ..., body: _Optional[bytes] = ...) -> None: ...
+
+class ShowPayPageRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class ShowPayPageResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class SubmitPayPageRequest(_message.Message):
+    __slots__ = ("token", "http_body")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, token: _Optional[str] = ..., http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class SubmitPayPageResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...

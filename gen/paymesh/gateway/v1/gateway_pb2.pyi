@@ -1,0 +1,149 @@
+import datetime
+
+from google.api import annotations_pb2 as _annotations_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PayOrderState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAY_ORDER_STATE_UNSPECIFIED: _ClassVar[PayOrderState]
+    PAY_ORDER_STATE_INIT: _ClassVar[PayOrderState]
+    PAY_ORDER_STATE_PAYING: _ClassVar[PayOrderState]
+    PAY_ORDER_STATE_SUCCESS: _ClassVar[PayOrderState]
+    PAY_ORDER_STATE_FAIL: _ClassVar[PayOrderState]
+    PAY_ORDER_STATE_CANCEL: _ClassVar[PayOrderState]
+    PAY_ORDER_STATE_REFUND: _ClassVar[PayOrderState]
+    PAY_ORDER_STATE_CLOSED: _ClassVar[PayOrderState]
+PAY_ORDER_STATE_UNSPECIFIED: PayOrderState
+PAY_ORDER_STATE_INIT: PayOrderState
+PAY_ORDER_STATE_PAYING: PayOrderState
+PAY_ORDER_STATE_SUCCESS: PayOrderState
+PAY_ORDER_STATE_FAIL: PayOrderState
+PAY_ORDER_STATE_CANCEL: PayOrderState
+PAY_ORDER_STATE_REFUND: PayOrderState
+PAY_ORDER_STATE_CLOSED: PayOrderState
+
+class UnifiedOrderRequest(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class UnifiedOrderResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class QueryOrderRequest(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class QueryOrderResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class CloseOrderRequest(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class CloseOrderResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class PingRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PingResponse(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    def __init__(self, message: _Optional[str] = ...) -> None: ...
+
+class ReceivePayNotifyRequest(_message.Message):
+    __slots__ = ("if_code", "pay_order_id", "http_body")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    pay_order_id: str
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, if_code: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class ReceivePayNotifyResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class PayOrder(_message.Message):
+    __slots__ = ("pay_order_id", "mch_no", "app_id", "mch_order_no", "if_code", "way_code", "amount", "currency", "state", "state_code", "subject", "channel_order_no", "fee_rate", "fee_amount", "err_code", "err_msg", "late_success", "create_time", "success_time", "expire_time")
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    MCH_NO_FIELD_NUMBER: _ClassVar[int]
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    MCH_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    WAY_CODE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_CODE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    FEE_RATE_FIELD_NUMBER: _ClassVar[int]
+    FEE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    LATE_SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    pay_order_id: str
+    mch_no: str
+    app_id: str
+    mch_order_no: str
+    if_code: str
+    way_code: str
+    amount: int
+    currency: str
+    state: PayOrderState
+    state_code: int
+    subject: str
+    channel_order_no: str
+    fee_rate: str
+    fee_amount: int
+    err_code: str
+    err_msg: str
+    late_success: bool
+    create_time: _timestamp_pb2.Timestamp
+    success_time: _timestamp_pb2.Timestamp
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, pay_order_id: _Optional[str] = ..., mch_no: _Optional[str] = ..., app_id: _Optional[str] = ..., mch_order_no: _Optional[str] = ..., if_code: _Optional[str] = ..., way_code: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., state: _Optional[_Union[PayOrderState, str]] = ..., state_code: _Optional[int] = ..., subject: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., fee_rate: _Optional[str] = ..., fee_amount: _Optional[int] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ..., late_success: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., success_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetPayOrderRequest(_message.Message):
+    __slots__ = ("pay_order_id",)
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    pay_order_id: str
+    def __init__(self, pay_order_id: _Optional[str] = ...) -> None: ...
+
+class GetPayOrderResponse(_message.Message):
+    __slots__ = ("pay_order",)
+    PAY_ORDER_FIELD_NUMBER: _ClassVar[int]
+    pay_order: PayOrder
+    def __init__(self, pay_order: _Optional[_Union[PayOrder, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""paymesh's servers, command line and the infrastructure they share."""

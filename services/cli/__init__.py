@@ -1,0 +1,1 @@
+"""The ``paymesh`` command line."""

@@ -1,0 +1,46 @@
+"""``paymesh``: run the mesh and operate it.
+
+    paymesh up [--data-dir DIR] [--demo]     start every service and Envoy, wait until healthy
+    paymesh migrate [--data-dir DIR]         apply database migrations
+    paymesh merchant|app|channel-config|passage ...   operator commands (JSON output)
+    paymesh order get PAY_ORDER_ID           one pay order as the gateway keeps it
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import grpc
+
+from paymesh.services.common.config import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from paymesh.services.cli import admin, mesh, orders
+
+    parser = argparse.ArgumentParser(prog="paymesh", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="data directory (default: $PAYMESH_DATA_DIR or .paymesh)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    mesh.register(commands)
+    admin.register(commands)
+    orders.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data_dir:
+        os.environ["PAYMESH_DATA_DIR"] = args.data_dir
+    try:
+        args.run(args)
+    except ConfigError as error:
+        sys.exit(f"paymesh: configuration: {error}")
+    except grpc.RpcError as error:
+        code = error.code().name if hasattr(error, "code") else "ERROR"
+        details = error.details() if hasattr(error, "details") else str(error)
+        sys.exit(f"paymesh: {code}: {details}")
+    except KeyboardInterrupt:
+        sys.exit(130)

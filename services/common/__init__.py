@@ -1,0 +1,1 @@
+"""Infrastructure shared by every service: config, errors, servers, clients, storage, telemetry."""

@@ -1,0 +1,97 @@
+"""Databases: async engines for the services, synchronous Alembic migrations per service.
+
+SQLite (aiosqlite) is the embedded default, MariaDB/MySQL (aiomysql) production; the same models
+and migrations serve both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def open_engine(url: str) -> AsyncEngine:
+    """An async engine with the pragmas or pool settings its backend needs."""
+    if is_sqlite(url):
+        Path(make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 15})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600,
+                               pool_pre_ping=True, isolation_level="READ COMMITTED")
+
+
+def sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _sync_url(url: str) -> str:
+    parsed = make_url(url)
+    driver = {"sqlite": "sqlite", "mysql": "mysql+pymysql", "mariadb": "mysql+pymysql"}
+    return parsed.set(drivername=driver[parsed.get_backend_name()]).render_as_string(
+        hide_password=False)
+
+
+def ensure_database(url: str) -> None:
+    """Creates the MySQL database named in ``url`` when missing (SQLite creates its own file)."""
+    parsed = make_url(_sync_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        return
+    server = create_engine(parsed.set(database=None))
+    with server.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "
+                          "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    server.dispose()
+
+
+def drop_database(url: str) -> None:
+    """Drops a MySQL database (tests use throw-away ones); removes a SQLite file."""
+    parsed = make_url(_sync_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        Path(parsed.database or "").unlink(missing_ok=True)
+        return
+    server = create_engine(parsed.set(database=None))
+    with server.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+    server.dispose()
+
+
+def migrate(service: str, url: str) -> None:
+    """Applies the service's Alembic migrations up to head."""
+    ensure_database(url)
+    config = Config()
+    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.attributes["sync_url"] = _sync_url(url)
+    command.upgrade(config, "head")
+
+
+def run_migrations_online(context: Any) -> None:
+    """The body of every service's ``migrations/env.py``."""
+    engine = create_engine(context.config.attributes["sync_url"])
+    with engine.connect() as connection:
+        context.configure(connection=connection, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

@@ -1,0 +1,91 @@
+"""Test fixtures shared by every layer.
+
+The suite runs on one backend at a time, chosen by PAYMESH_TEST_BACKEND:
+
+- ``sqlite`` (default): SQLite files and in-process shared state;
+- ``mariadb``: MariaDB at PAYMESH_TEST_MARIADB_URL (default root@127.0.0.1:3306) and Redis at
+  PAYMESH_TEST_REDIS_URL (default 127.0.0.1:6379). With CI=true an unreachable server fails the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paymesh.services.common import db
+from paymesh.services.common.config import SERVICES, MeshConfig
+
+BACKEND = os.environ.get("PAYMESH_TEST_BACKEND", "sqlite")
+MARIADB_URL = os.environ.get("PAYMESH_TEST_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306")
+REDIS_URL = os.environ.get("PAYMESH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DB_SERVICES = ("merchant", "gateway", "channel")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_server(name: str, host: str, port: int) -> None:
+    """Skips locally, fails in CI, when a server the test needs is not running."""
+    if _reachable(host, port):
+        return
+    message = f"{name} at {host}:{port} is unreachable"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: the suite must run against it)", pytrace=False)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mesh_env(data_dir: Path) -> dict[str, str]:
+    """Environment for a fresh, isolated mesh on the selected backend, with free ports."""
+    run = secrets.token_hex(4)
+    env = {
+        "PAYMESH_DATA_DIR": str(data_dir),
+        "PAYMESH_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "PAYMESH_ADMIN_TOKEN": secrets.token_urlsafe(24),
+        "PAYMESH_HTTP_PORT": str(free_port()),
+        "PAYMESH_ENVOY_ADMIN_PORT": str(free_port()),
+    }
+    for service in SERVICES:
+        env[f"PAYMESH_{service.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
+    if BACKEND == "mariadb":
+        require_server("MariaDB", "127.0.0.1", 3306)
+        require_server("Redis", "127.0.0.1", 6379)
+        env["PAYMESH_DB_URL"] = f"{MARIADB_URL}/pmt_{run}_{{service}}"
+        env["PAYMESH_SHARED_STATE_URL"] = REDIS_URL
+        env["PAYMESH_SHARED_STATE_PREFIX"] = f"pmt:{run}:"
+    elif BACKEND != "sqlite":
+        raise ValueError(f"PAYMESH_TEST_BACKEND must be sqlite or mariadb, not {BACKEND!r}")
+    return env
+
+
+def drop_databases(config: MeshConfig) -> None:
+    for service in DB_SERVICES:
+        db.drop_database(config.db_urls[service])
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Iterator[MeshConfig]:
+    """A MeshConfig on the selected backend with migrated, empty databases."""
+    cfg = MeshConfig.from_env(mesh_env(tmp_path))
+    for service in DB_SERVICES:
+        db.migrate(service, cfg.db_urls[service])
+    yield cfg
+    if BACKEND == "mariadb":
+        drop_databases(cfg)
