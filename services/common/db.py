@@ -11,11 +11,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent
+# Naive UTC with millisecond precision on every backend (MariaDB's DATETIME drops fractions).
+UtcDateTime = DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql", "mariadb")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

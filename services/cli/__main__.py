@@ -1,0 +1,3 @@
+from paymesh.services.cli.main import main
+
+main()

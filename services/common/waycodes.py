@@ -1,0 +1,20 @@
+"""JeePay's wayCodes (支付方式) and channel interface codes, with what each wayCode needs."""
+
+from __future__ import annotations
+
+# Payer-presented codes scanned by the shop (被扫): they need channelExtra.authCode.
+BARCODE_WAY_CODES = frozenset({"AUTO_BAR", "ALI_BAR", "WX_BAR", "YSF_BAR", "UP_BAR"})
+# Shop-presented QR codes (主扫): the pay data is QR content.
+QR_WAY_CODES = frozenset({"ALI_QR", "ALI_OC", "WX_NATIVE", "UP_QR", "QR_CASHIER"})
+
+WAY_CODES = frozenset({
+    "QR_CASHIER", "AUTO_BAR",
+    "ALI_BAR", "ALI_JSAPI", "ALI_LITE", "ALI_APP", "ALI_WAP", "ALI_PC", "ALI_QR", "ALI_OC",
+    "WX_BAR", "WX_JSAPI", "WX_LITE", "WX_APP", "WX_H5", "WX_NATIVE",
+    "YSF_BAR", "YSF_JSAPI",
+    "UP_APP", "UP_WAP", "UP_QR", "UP_BAR", "UP_B2B", "UP_PC", "UP_JSAPI",
+    "PP_PC",
+})
+
+# Channel interface codes (ifCode). sandbox is paymesh's built-in test channel.
+IF_CODES = frozenset({"sandbox", "wxpay", "alipay", "ysfpay", "stripe"})

@@ -1,0 +1,3 @@
+from paymesh.services.gateway.server import main
+
+main()

@@ -1,0 +1,94 @@
+"""Channel callbacks: verified by the channel service, cross-checked, applied once.
+
+A callback is applied only when the channel service verifies its signature and it names this
+order with this order's amount and currency. Applying it is a conditional update, so the same
+callback delivered ten times (or concurrently) moves the order once. A success that arrives for a
+closed or failed order is kept: the channel's transaction id is recorded and the order is flagged
+for refund, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common.errors import NotFound
+from paymesh.services.gateway.channel_calls import ChannelCalls
+from paymesh.services.gateway.models import PayOrderState as St
+from paymesh.services.gateway.pay_context import PayContextCache
+from paymesh.services.gateway.repository import PayOrderRepository, utcnow
+
+log = logging.getLogger(__name__)
+S = channel_pb2.ChannelState
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The HTTP answer the channel expects."""
+
+    content_type: str
+    body: bytes
+
+
+class CallbackIntake:
+    """Takes a channel's pay notification for one order."""
+
+    def __init__(self, repository: PayOrderRepository, contexts: PayContextCache,
+                 channels: ChannelCalls) -> None:
+        self._orders = repository
+        self._contexts = contexts
+        self._channels = channels
+
+    async def pay_notify(self, if_code: str, pay_order_id: str, headers: Iterable[tuple[str, str]],
+                         content_type: str, body: bytes) -> Reply:
+        order = await self._orders.get(pay_order_id)
+        if order is None or order.if_code != if_code:
+            raise NotFound("ORDER_NOT_FOUND", f"no {if_code} order {pay_order_id}")
+        context = await self._contexts.get(order.app_id)
+        params = context.channel_params(if_code) if context else None
+        if params is None:
+            raise NotFound("CHANNEL_CONFIG_NOT_FOUND",
+                           f"app {order.app_id} has no {if_code} configuration")
+        verdict = await self._channels.verify_callback(channel_pb2.VerifyCallbackRequest(
+            if_code=if_code, channel_params_json=params, body=body, content_type=content_type,
+            headers=[channel_pb2.HttpHeader(name=k, value=v) for k, v in headers]))
+        retry = Reply(verdict.ack_retry.content_type or "text/plain",
+                      verdict.ack_retry.body or b"fail")
+        if not verdict.verified:
+            log.warning("callback for %s refused: %s", pay_order_id, verdict.reject_reason)
+            return retry
+        mismatch = _mismatch(order.pay_order_id, order.amount, order.currency, verdict)
+        if mismatch:
+            log.warning("callback for %s refused: %s", pay_order_id, mismatch)
+            return retry
+        await self._apply(order.pay_order_id, verdict)
+        return Reply(verdict.ack_ok.content_type or "text/plain", verdict.ack_ok.body)
+
+    async def _apply(self, pay_order_id: str, verdict: channel_pb2.VerifyCallbackResponse
+                     ) -> None:
+        channel_no = verdict.channel_order_no or None
+        if verdict.channel_state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
+            moved = await self._orders.transition(
+                pay_order_id, [St.INIT, St.PAYING], state=St.SUCCESS, success_at=utcnow(),
+                channel_order_no=channel_no, err_code=None, err_msg=None)
+            if not moved and await self._orders.transition(
+                    pay_order_id, [St.CLOSED, St.FAIL, St.CANCEL], late_success=True,
+                    channel_order_no=channel_no):
+                log.warning("late success for %s: kept and flagged for refund", pay_order_id)
+        elif verdict.channel_state == S.CHANNEL_STATE_CONFIRM_FAIL:
+            await self._orders.transition(
+                pay_order_id, [St.INIT, St.PAYING], state=St.FAIL,
+                err_code=verdict.err_code or None, err_msg=verdict.err_msg[:256] or None)
+
+
+def _mismatch(pay_order_id: str, amount: int, currency: str,
+              verdict: channel_pb2.VerifyCallbackResponse) -> str | None:
+    if verdict.pay_order_id != pay_order_id:
+        return f"it names order {verdict.pay_order_id!r}"
+    if verdict.amount != amount:
+        return f"amount {verdict.amount} differs from the order's {amount}"
+    if verdict.currency and verdict.currency.lower() != currency:
+        return f"currency {verdict.currency} differs from the order's {currency}"
+    return None

@@ -1,0 +1,67 @@
+"""The gateway's tables: pay orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from paymesh.services.common.db import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PayOrderState:
+    """JeePay's wire codes, stored as they are."""
+
+    INIT = 0
+    PAYING = 1
+    SUCCESS = 2
+    FAIL = 3
+    CANCEL = 4
+    REFUND = 5
+    CLOSED = 6
+
+    NAMES = {0: "created", 1: "paying", 2: "paid", 3: "failed", 4: "cancelled",
+             5: "refunded", 6: "closed"}
+
+
+class PayOrder(Base):
+    """A pay order (支付订单). Money in fen; times in UTC."""
+
+    __tablename__ = "pay_order"
+    __table_args__ = (UniqueConstraint("mch_no", "mch_order_no", name="uq_pay_order_mch_order"),)
+
+    pay_order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mch_no: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32), index=True)
+    mch_order_no: Mapped[str] = mapped_column(String(64))
+    if_code: Mapped[str] = mapped_column(String(16))
+    way_code: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    state: Mapped[int] = mapped_column(SmallInteger, index=True)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(String(256))
+    notify_url: Mapped[str | None] = mapped_column(String(128))
+    return_url: Mapped[str | None] = mapped_column(String(128))
+    channel_extra: Mapped[str | None] = mapped_column(Text)
+    ext_param: Mapped[str | None] = mapped_column(String(512))
+    division_mode: Mapped[int] = mapped_column(SmallInteger, default=0)
+    expired_seconds: Mapped[int | None] = mapped_column(Integer)
+    expire_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fee_rate: Mapped[str] = mapped_column(String(16))
+    fee_amount: Mapped[int] = mapped_column(BigInteger)
+    channel_order_no: Mapped[str | None] = mapped_column(String(64))
+    pay_data_type: Mapped[str | None] = mapped_column(String(16))
+    pay_data: Mapped[str | None] = mapped_column(Text)
+    err_code: Mapped[str | None] = mapped_column(String(64))
+    err_msg: Mapped[str | None] = mapped_column(String(256))
+    late_success: Mapped[bool] = mapped_column(Boolean, default=False)
+    success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,200 @@
+"""Pay orders through the merchant API: unified order, query and close.
+
+An order is stored before the channel is called, moves only by conditional updates from allowed
+states, and a repeated mchOrderNo with the same parameters answers with the existing order (an
+order stuck in INIT after a crash is driven to the channel again, which is idempotent on the id).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common.ids import SnowflakeIds
+from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
+from paymesh.services.gateway.fees import merchant_fee
+from paymesh.services.gateway.models import PayOrder, PayOrderState
+from paymesh.services.gateway.pay_context import PayContext
+from paymesh.services.gateway.protocol import business_error
+from paymesh.services.gateway.repository import PayOrderRepository, utcnow
+from paymesh.services.gateway.validation import (
+    DEFAULT_EXPIRY_SECONDS,
+    Params,
+    UnifiedOrderFields,
+    order_reference,
+    unified_order_fields,
+)
+
+log = logging.getLogger(__name__)
+S = channel_pb2.ChannelState
+St = PayOrderState
+OPEN_STATES = (St.INIT, St.PAYING)
+# Fields that must match when a mchOrderNo is used again: (request field, column).
+_SAME_ORDER_FIELDS = (
+    ("appId", "app_id"), ("wayCode", "way_code"), ("amount", "amount"),
+    ("currency", "currency"), ("subject", "subject"), ("body", "body"),
+    ("notifyUrl", "notify_url"), ("returnUrl", "return_url"),
+    ("expiredTime", "expired_seconds"), ("channelExtra", "channel_extra"),
+    ("divisionMode", "division_mode"), ("extParam", "ext_param"),
+)
+
+
+def epoch_ms(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    return int((moment - datetime(1970, 1, 1)).total_seconds() * 1000)
+
+
+def query_data(order: PayOrder) -> dict[str, object]:
+    """The query answer's data, also the body of the pay notification (§4.2)."""
+    return {
+        "payOrderId": order.pay_order_id, "mchNo": order.mch_no, "appId": order.app_id,
+        "mchOrderNo": order.mch_order_no, "ifCode": order.if_code, "wayCode": order.way_code,
+        "amount": order.amount, "currency": order.currency, "state": order.state,
+        "clientIp": order.client_ip, "subject": order.subject, "body": order.body,
+        "channelOrderNo": order.channel_order_no, "errCode": order.err_code,
+        "errMsg": order.err_msg, "extParam": order.ext_param,
+        "successTime": epoch_ms(order.success_at), "createdAt": epoch_ms(order.created_at),
+    }
+
+
+class PayOrders:
+    """The pay-order side of the merchant API."""
+
+    def __init__(self, repository: PayOrderRepository, channels: ChannelCalls,
+                 public_url: str, ids: SnowflakeIds | None = None) -> None:
+        self._orders = repository
+        self._channels = channels
+        self._public_url = public_url
+        self._ids = ids or SnowflakeIds()
+
+    async def unified_order(self, params: Params, context: PayContext,
+                            source_ip: str | None) -> dict[str, object]:
+        fields = unified_order_fields(params)
+        passage = context.passages.get(fields.way_code)
+        if passage is None or not passage.usable:
+            raise business_error(f"no pay passage is enabled for wayCode {fields.way_code} on "
+                                 f"app {context.app_id}")
+        order = await self._existing(context.mch_no, fields, params)
+        if order is None:
+            order = self._new_order(fields, context, passage.if_code, passage.fee_rate,
+                                    source_ip)
+            if not await self._orders.insert(order):
+                order = await self._existing(context.mch_no, fields, params)
+                if order is None:  # an id clash, not a duplicate: try once more with a new id
+                    order = self._new_order(fields, context, passage.if_code, passage.fee_rate,
+                                            source_ip)
+                    if not await self._orders.insert(order):
+                        raise business_error("the order could not be stored; retry the request")
+        if order.state == St.INIT:
+            order = await self._call_channel(order, passage.channel_params_json)
+        return self._unified_data(order)
+
+    async def _existing(self, mch_no: str, fields: UnifiedOrderFields,
+                        params: Params) -> PayOrder | None:
+        order = await self._orders.find(mch_no, mch_order_no=fields.mch_order_no)
+        if order is None:
+            return None
+        requested = {"appId": params.get("appId"), **_as_columns(fields)}
+        for name, column in _SAME_ORDER_FIELDS:
+            if requested[name] != getattr(order, column):
+                raise business_error(f"mchOrderNo {fields.mch_order_no} was already used for "
+                                     f"another order ({name} differs); use a new mchOrderNo")
+        return order
+
+    def _new_order(self, fields: UnifiedOrderFields, context: PayContext, if_code: str,
+                   fee_rate: str, source_ip: str | None) -> PayOrder:
+        now = utcnow()
+        lifetime = fields.expired_seconds or DEFAULT_EXPIRY_SECONDS
+        return PayOrder(
+            pay_order_id=f"P{self._ids.next()}", mch_no=context.mch_no, app_id=context.app_id,
+            mch_order_no=fields.mch_order_no, if_code=if_code, way_code=fields.way_code,
+            amount=fields.amount, currency=fields.currency, state=St.INIT,
+            client_ip=fields.client_ip or source_ip, subject=fields.subject, body=fields.body,
+            notify_url=fields.notify_url, return_url=fields.return_url,
+            channel_extra=fields.channel_extra, ext_param=fields.ext_param,
+            division_mode=fields.division_mode, expired_seconds=fields.expired_seconds,
+            expire_at=now + timedelta(seconds=lifetime), fee_rate=fee_rate,
+            fee_amount=merchant_fee(fields.amount, fee_rate), late_success=False,
+            created_at=now, updated_at=now)
+
+    async def _call_channel(self, order: PayOrder, params_json: str) -> PayOrder:
+        request = channel_pb2.PayRequest(
+            if_code=order.if_code, channel_params_json=params_json,
+            notify_url=f"{self._public_url}/api/pay/notify/{order.if_code}/{order.pay_order_id}",
+            order=channel_pb2.PaymentOrder(
+                pay_order_id=order.pay_order_id, way_code=order.way_code, amount=order.amount,
+                currency=order.currency, subject=order.subject, body=order.body,
+                client_ip=order.client_ip or "",
+                expire_at=int(epoch_ms(order.expire_at) or 0) // 1000,
+                channel_extra=order.channel_extra or ""))
+        answer = await self._channels.pay(request)
+        await self._apply_pay_answer(order, answer)
+        return await self._orders.get(order.pay_order_id) or order
+
+    async def _apply_pay_answer(self, order: PayOrder, answer: ChannelAnswer) -> None:
+        common = {"err_code": answer.err_code or None, "err_msg": answer.err_msg[:256] or None}
+        if answer.channel_order_no:
+            common["channel_order_no"] = answer.channel_order_no
+        if answer.state in (S.CHANNEL_STATE_WAITING, S.CHANNEL_STATE_UNKNOWN):
+            await self._orders.transition(order.pay_order_id, [St.INIT], state=St.PAYING,
+                                          pay_data_type=answer.pay_data_type or None,
+                                          pay_data=answer.pay_data or None, **common)
+        elif answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
+            await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.SUCCESS,
+                                          pay_data_type=answer.pay_data_type or "none",
+                                          success_at=utcnow(), **common)
+        elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
+            await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.FAIL,
+                                          **common)
+        else:  # SYS_ERROR: nothing happened at the channel; the order stays INIT.
+            await self._orders.transition(order.pay_order_id, [St.INIT], **common)
+
+    @staticmethod
+    def _unified_data(order: PayOrder) -> dict[str, object]:
+        data: dict[str, object] = {
+            "payOrderId": order.pay_order_id, "mchOrderNo": order.mch_order_no,
+            "orderState": order.state, "errCode": order.err_code, "errMsg": order.err_msg}
+        if order.state in (St.INIT, St.PAYING, St.SUCCESS) and order.pay_data_type:
+            data["payDataType"] = order.pay_data_type
+            data["payData"] = order.pay_data
+        return data
+
+    async def query(self, params: Params, context: PayContext) -> dict[str, object]:
+        order = await self._find(params, context)
+        return query_data(order)
+
+    async def close(self, params: Params, context: PayContext) -> dict[str, object]:
+        order = await self._find(params, context)
+        if order.state == St.INIT and await self._orders.transition(
+                order.pay_order_id, [St.INIT], state=St.CLOSED):
+            return {}
+        if order.state in OPEN_STATES:
+            params_json = context.channel_params(order.if_code) or "{}"
+            answer = await self._channels.close(order.if_code, params_json, order.pay_order_id)
+            if answer.state != S.CHANNEL_STATE_CONFIRM_SUCCESS:
+                raise business_error(f"the channel did not close order {order.pay_order_id}: "
+                                     f"{answer.err_msg or answer.err_code or 'no reason given'}")
+            if await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.CLOSED):
+                return {}
+            order = await self._orders.get(order.pay_order_id) or order
+        raise business_error(f"order {order.pay_order_id} is {St.NAMES[order.state]} "
+                             f"(state {order.state}); only created or paying orders can be "
+                             "closed")
+
+    async def _find(self, params: Params, context: PayContext) -> PayOrder:
+        pay_order_id, mch_order_no = order_reference(params)
+        order = await self._orders.find(context.mch_no, pay_order_id=pay_order_id,
+                                        mch_order_no=mch_order_no)
+        if order is None:
+            raise business_error(f"order {pay_order_id or mch_order_no} not found")
+        return order
+
+
+def _as_columns(fields: UnifiedOrderFields) -> dict[str, object]:
+    return {"wayCode": fields.way_code, "amount": fields.amount, "currency": fields.currency,
+            "subject": fields.subject, "body": fields.body, "notifyUrl": fields.notify_url,
+            "returnUrl": fields.return_url, "expiredTime": fields.expired_seconds,
+            "channelExtra": fields.channel_extra, "divisionMode": fields.division_mode,
+            "extParam": fields.ext_param}

@@ -1,0 +1,137 @@
+"""The gateway's cache of app settings (ResolvePayContext), kept true by WatchConfigChanges.
+
+An entry is cached only while the change stream is connected; when the stream drops, the cache is
+emptied and every request asks the merchant service until the stream is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+
+import grpc
+
+from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
+from paymesh.services.common.errors import reason_of
+
+log = logging.getLogger(__name__)
+ACTIVE = 1  # paymesh.common.v1.EntityState ACTIVE
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A passage ready to use: channel, fee rate and the channel's parameters."""
+
+    way_code: str
+    if_code: str
+    fee_rate: str
+    usable: bool
+    channel_params_json: str
+
+
+@dataclass(frozen=True)
+class PayContext:
+    """What the gateway knows about one app."""
+
+    app_id: str
+    app_active: bool
+    mch_no: str
+    merchant_active: bool
+    secret: str
+    passages: dict[str, Passage]
+
+    def channel_params(self, if_code: str) -> str | None:
+        for passage in self.passages.values():
+            if passage.if_code == if_code:
+                return passage.channel_params_json
+        return None
+
+
+def _context(answer: merchant_pb2.ResolvePayContextResponse) -> PayContext:
+    passages = {}
+    for item in answer.passages:
+        p = item.passage
+        passages[p.way_code] = Passage(
+            way_code=p.way_code, if_code=p.if_code, fee_rate=p.fee_rate or "0",
+            usable=p.state == ACTIVE and item.channel_config_state == ACTIVE,
+            channel_params_json=item.channel_params_json)
+    return PayContext(app_id=answer.app.app_id, app_active=answer.app.state == ACTIVE,
+                      mch_no=answer.merchant.mch_no,
+                      merchant_active=answer.merchant.state == ACTIVE,
+                      secret=answer.app_secret, passages=passages)
+
+
+class PayContextCache:
+    """Resolves app contexts through the merchant service, caching while changes are watched."""
+
+    def __init__(self, stub: merchant_pb2_grpc.MerchantServiceStub) -> None:
+        self._stub = stub
+        self._entries: dict[str, PayContext] = {}
+        self._watching = False
+        self._generation = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch(), name="config-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def get(self, app_id: str) -> PayContext | None:
+        """The app's context, or None when no such app exists."""
+        cached = self._entries.get(app_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        try:
+            answer = await self._stub.ResolvePayContext(
+                merchant_pb2.ResolvePayContextRequest(app_id=app_id), timeout=5)
+        except grpc.aio.AioRpcError as error:
+            if reason_of(error) == "APP_NOT_FOUND":
+                return None
+            raise
+        context = _context(answer)
+        # Only cache what no change event can have overtaken.
+        if self._watching and generation == self._generation:
+            self._entries[app_id] = context
+        return context
+
+    def _forget(self, app_id: str, mch_no: str) -> None:
+        self._generation += 1
+        if app_id:
+            self._entries.pop(app_id, None)
+        else:
+            for key in [k for k, v in self._entries.items() if v.mch_no == mch_no]:
+                del self._entries[key]
+
+    async def _watch(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                stream = self._stub.WatchConfigChanges(merchant_pb2.WatchConfigChangesRequest())
+                await stream.wait_for_connection()
+                self._watching = True
+                delay = 0.2
+                async for change in stream:
+                    self._forget(change.app_id, change.mch_no)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - reconnect whatever broke the stream
+                log.info("config change stream lost (%s); reconnecting", _short(error))
+            self._watching = False
+            self._generation += 1
+            self._entries.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _short(error: Exception) -> str:
+    if isinstance(error, grpc.aio.AioRpcError):
+        return error.code().name
+    return json.dumps(str(error))[:80]

@@ -1,0 +1,81 @@
+"""Wiring and lifecycle of the gateway process."""
+
+from __future__ import annotations
+
+import asyncio
+
+from paymesh.channel.v1 import channel_pb2_grpc
+from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from paymesh.merchant.v1 import merchant_pb2_grpc
+from paymesh.services.common.clients import open_channel
+from paymesh.services.common.config import MeshConfig
+from paymesh.services.common.db import open_engine
+from paymesh.services.common.grpcserver import (
+    RunningServer,
+    build_server,
+    run_until_signal,
+    start,
+)
+from paymesh.services.common.logs import setup_logging
+from paymesh.services.common.sharedstate import open_shared_state
+from paymesh.services.common.telemetry import setup_tracing
+from paymesh.services.gateway.authentication import RequestAuthenticator
+from paymesh.services.gateway.callbacks import CallbackIntake
+from paymesh.services.gateway.channel_calls import ChannelCalls
+from paymesh.services.gateway.orders import PayOrders
+from paymesh.services.gateway.pay_context import PayContextCache
+from paymesh.services.gateway.repository import PayOrderRepository
+from paymesh.services.gateway.servicer import (
+    ChannelCallbackServicer,
+    MerchantApiServicer,
+    PayOrderServicer,
+)
+
+SERVICE_NAMES = [
+    s.full_name for s in gateway_pb2.DESCRIPTOR.services_by_name.values()
+]
+
+
+async def create(config: MeshConfig, address: str) -> RunningServer:
+    """Builds and starts the gateway on ``address`` (port 0 picks one)."""
+    engine = open_engine(config.db_urls["gateway"])
+    shared = open_shared_state(config.shared_state_url, config.shared_state_prefix)
+    merchant_channel = open_channel(config.addrs["merchant"])
+    channel_channel = open_channel(config.addrs["channel"])
+    contexts = PayContextCache(merchant_pb2_grpc.MerchantServiceStub(merchant_channel))
+    channels = ChannelCalls(channel_pb2_grpc.ChannelServiceStub(channel_channel))
+    repository = PayOrderRepository(engine)
+    orders = PayOrders(repository, channels, config.public_url)
+    authenticator = RequestAuthenticator(contexts, shared, config.req_time_window)
+
+    server, health = build_server(SERVICE_NAMES)
+    gateway_pb2_grpc.add_MerchantApiServiceServicer_to_server(
+        MerchantApiServicer(authenticator, orders), server)
+    gateway_pb2_grpc.add_ChannelCallbackServiceServicer_to_server(
+        ChannelCallbackServicer(CallbackIntake(repository, contexts, channels)), server)
+    gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(PayOrderServicer(repository), server)
+    contexts.start()
+
+    async def close_all() -> None:
+        await contexts.stop()
+        await merchant_channel.close()
+        await channel_channel.close()
+        await shared.close()
+        await engine.dispose()
+
+    return await start(server, health, address, SERVICE_NAMES, [close_all])
+
+
+async def _main(config: MeshConfig) -> None:
+    running = await create(config, config.addrs["gateway"])
+    await run_until_signal(running)
+
+
+def main() -> None:
+    setup_logging("gateway")
+    config = MeshConfig.from_env()
+    provider = setup_tracing("gateway", config.data_dir)
+    try:
+        asyncio.run(_main(config))
+    finally:
+        provider.shutdown()
