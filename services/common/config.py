@@ -68,12 +68,14 @@ class MeshConfig:
                  for s in SERVICES}
         for name, addr in addrs.items():
             host, _, port = addr.rpartition(":")
-            if not host or not port.isdigit():
+            if not host or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
                 raise ConfigError(f"PAYMESH_{name.upper()}_ADDR must be host:port, got {addr!r}")
         state_url = env.get("PAYMESH_SHARED_STATE_URL", "memory://")
         if not state_url.startswith(("memory://", "redis://", "rediss://")):
             raise ConfigError("PAYMESH_SHARED_STATE_URL must be memory:// or redis://...")
         window = _int(env, "PAYMESH_REQ_TIME_WINDOW", 300)
+        if window < 1:
+            raise ConfigError(f"PAYMESH_REQ_TIME_WINDOW must be at least 1 second, got {window}")
         return cls(
             data_dir=data_dir,
             db_urls=db_urls,

@@ -27,7 +27,7 @@ def _java_ci_key(text: str) -> tuple[int, ...]:
         upper = char.upper()
         char = upper if len(upper) == 1 else char
         lower = char.lower()
-        char = lower if len(lower) == 1 else char
+        char = lower[0]  # Java's simple mapping: only U+0130's full lower has 2 chars (i + dot)
         key.append(ord(char))
     return tuple(key)
 
@@ -52,4 +52,4 @@ def sign(params: Mapping[str, str | None], secret: str, sign_type: str = "MD5") 
 def verify(params: Mapping[str, str | None], secret: str, sign_type: str, given: str) -> bool:
     """Constant-time check of a received signature, case-insensitive as JeePay compares it."""
     expected = sign(params, secret, sign_type)
-    return hmac.compare_digest(expected, given.upper())
+    return hmac.compare_digest(expected.encode(), given.upper().encode("utf-8"))
