@@ -13,6 +13,7 @@ import os
 import sys
 
 import grpc
+import sqlalchemy.exc
 
 from paymesh.services.common.config import ConfigError
 
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         args.run(args)
     except ConfigError as error:
         sys.exit(f"paymesh: configuration: {error}")
+    except sqlalchemy.exc.OperationalError as error:
+        sys.exit(f"paymesh: database: {error.orig or error}")
     except grpc.RpcError as error:
         code = error.code().name if hasattr(error, "code") else "ERROR"
         details = error.details() if hasattr(error, "details") else str(error)

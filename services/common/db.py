@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent
@@ -56,13 +56,19 @@ def _sync_url(url: str) -> str:
         hide_password=False)
 
 
+def _server_url(url: URL) -> URL:
+    """The same server with no database selected."""
+    return URL.create(url.drivername, url.username, url.password, url.host, url.port,
+                      query=url.query)
+
+
 def ensure_database(url: str) -> None:
     """Creates the MySQL database named in ``url`` when missing (SQLite creates its own file)."""
     parsed = make_url(_sync_url(url))
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
         return
-    server = create_engine(parsed.set(database=None))
+    server = create_engine(_server_url(parsed))
     with server.begin() as conn:
         conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "
                           "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
@@ -75,7 +81,7 @@ def drop_database(url: str) -> None:
     if parsed.get_backend_name() == "sqlite":
         Path(parsed.database or "").unlink(missing_ok=True)
         return
-    server = create_engine(parsed.set(database=None))
+    server = create_engine(_server_url(parsed))
     with server.begin() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
     server.dispose()
