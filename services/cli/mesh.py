@@ -48,9 +48,8 @@ async def _serve(mesh: Mesh, *, demo: bool) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    mesh.start()
     try:
-        await mesh.wait_healthy()
+        await mesh.start_all()
     except MeshError as error:
         print(f"paymesh: {error}", file=sys.stderr)
         return 1

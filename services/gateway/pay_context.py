@@ -91,7 +91,8 @@ class PayContextCache:
         generation = self._generation
         try:
             answer = await self._stub.ResolvePayContext(
-                merchant_pb2.ResolvePayContextRequest(app_id=app_id), timeout=5)
+                merchant_pb2.ResolvePayContextRequest(app_id=app_id), timeout=5,
+                wait_for_ready=True)
         except grpc.aio.AioRpcError as error:
             if reason_of(error) == "APP_NOT_FOUND":
                 return None

@@ -93,16 +93,22 @@ class Mesh:
                                        start_new_session=True)
         self.children.append(Child(name, process, log))
 
+    async def start_all(self, timeout: float = 60.0) -> None:
+        await self.start(timeout)
+        await self.wait_healthy(["envoy"], timeout)
+
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PAYMESH_DATA_DIR"] = str(self.config.data_dir)
         env.setdefault("OTEL_BSP_SCHEDULE_DELAY", "500")
         return env
 
-    def start(self) -> None:
+    async def start(self, timeout: float = 60.0) -> None:
+        """Starts the services in dependency order, each healthy before the next, then Envoy."""
         _check_ports_free(self.config)
         for service in START_ORDER:
             self._spawn(service, [sys.executable, "-m", f"paymesh.services.{service}"])
+            await self.wait_healthy([service], timeout)
         envoy_yaml = self.config.data_dir / "envoy.yaml"
         envoy_yaml.write_text(envoy.render(self.config))
         self._spawn("envoy", [envoy.envoy_binary(), "-c", str(envoy_yaml),
@@ -114,9 +120,9 @@ class Mesh:
                 return child
         return None
 
-    async def wait_healthy(self, timeout: float = 60.0) -> None:
+    async def wait_healthy(self, names: list[str], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = set(START_ORDER) | {"envoy"}
+        pending = set(names)
         while pending:
             child = self.dead()
             if child is not None:

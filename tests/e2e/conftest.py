@@ -52,23 +52,34 @@ class RunningMesh:
         return result
 
 
+def _log_of(data_dir: Path, process: subprocess.Popen[bytes]) -> Path:
+    return data_dir / f"up-{process.pid}.log"
+
+
 def start_mesh(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    log = (data_dir / "up.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "paymesh.services.cli", "up", "--demo"],
-                            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    """Runs ``paymesh up --demo``; its output goes to ``up-<pid>.log`` in the data directory."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "up-starting.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "paymesh.services.cli", "up", "--demo"],
+                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    (data_dir / "up-starting.log").rename(_log_of(data_dir, process))
+    return process
 
 
 def wait_for_demo(data_dir: Path, process: subprocess.Popen[bytes]) -> dict[str, str]:
+    """Waits until this ``paymesh up`` says it is up and has written demo.json."""
+    log = _log_of(data_dir, process)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
+        output = log.read_text() if log.exists() else ""
         if process.poll() is not None:
-            raise RuntimeError("paymesh up exited:\n" + (data_dir / "up.log").read_text())
-        log = (data_dir / "up.log").read_text() if (data_dir / "up.log").exists() else ""
-        if "demo merchant" in log:
+            raise RuntimeError(f"paymesh up exited:\n{output}")
+        if "demo merchant" in output:
             demo: dict[str, str] = json.loads((data_dir / "demo.json").read_text())
             return demo
         time.sleep(0.2)
-    raise RuntimeError("paymesh up did not come up in time:\n" + (data_dir / "up.log").read_text())
+    raise RuntimeError(f"paymesh up did not come up in time:\n{log.read_text()}")
 
 
 def stop_mesh(process: subprocess.Popen[bytes]) -> int:

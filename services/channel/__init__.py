@@ -1,0 +1,1 @@
+"""The channel service: one adapter per payment channel, and the built-in sandbox channel."""

@@ -1,0 +1,310 @@
+"""The sandbox channel: a simulated channel to integrate against before signing any contract.
+
+Like Stripe's test mode, it behaves as a real channel would, signatures included, but no money
+moves. Channel parameters: ``{"key": "<the app's sandbox signing key>"}``.
+
+Pay
+    Barcode wayCodes (AUTO_BAR, ALI_BAR, WX_BAR, YSF_BAR, UP_BAR) need ``channelExtra.authCode``
+    of 10 to 32 digits and are charged at once: CONFIRM_SUCCESS, payDataType ``none``. Magic
+    value: an authCode ending in ``0002`` is declined (CONFIRM_FAIL, errCode ``PAYER_DECLINED``).
+    Every other wayCode waits for the payer on the sandbox pay page
+    ``{public_url}/sandbox/pay/{token}``: payDataType ``codeUrl`` for QR wayCodes, else
+    ``payurl``; ``channelExtra.payDataType`` of ``codeUrl`` or ``payurl`` overrides. Pay is
+    idempotent on payOrderId.
+
+Callback (sent when the payer clicks pay or fail on the page)
+    HTTP POST, ``application/x-www-form-urlencoded``, to the notify URL given to Pay, with the
+    fields ``payOrderId``, ``channelOrderNo``, ``amount`` (fen), ``currency`` (lower case),
+    ``result`` (``SUCCESS`` or ``FAIL``), ``timestamp`` (Unix ms), ``nonce`` (random) and
+    ``sign``: upper-case hex HMAC-SHA256, keyed by the app's sandbox key, over the ``k=v`` pairs
+    joined by ``&``, keys sorted byte-wise, empty values and ``sign`` left out. The receiver
+    answers HTTP 200 with body ``success`` (trimmed, any case); anything else is retried after
+    1, 2, 4, 8, 16 and 32 s. A receiver accepts a timestamp within ±300 s of its clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from paymesh.services.channel.adapters.base import (
+    AckReply,
+    Callback,
+    CallbackResult,
+    ChannelState,
+    CloseResult,
+    PaymentOrder,
+    PayResult,
+    QueryResult,
+)
+from paymesh.services.channel.delivery import CallbackDelivery
+from paymesh.services.channel.models import SandboxPayment, SandboxState
+from paymesh.services.channel.repository import SandboxBook
+from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
+from paymesh.services.common.waycodes import BARCODE_WAY_CODES, QR_WAY_CODES
+
+DECLINED_SUFFIX = "0002"
+TIMESTAMP_WINDOW_MS = 300_000
+ACK_OK = AckReply(200, "text/plain", b"success")
+ACK_RETRY = AckReply(400, "text/plain", b"fail")
+CALLBACK_FIELDS = ("payOrderId", "channelOrderNo", "amount", "currency", "result", "timestamp",
+                   "nonce", "sign")
+_AUTH_CODE = re.compile(r"[0-9]{10,32}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_PAY_DATA_TYPES = {"codeurl": "codeUrl", "payurl": "payurl"}
+_DECLINED = "the payer declined the payment"
+
+
+def sign(fields: Mapping[str, str], key: str) -> str:
+    """The sandbox signature of a callback's fields (see the module docstring)."""
+    pairs = sorted(((k, v) for k, v in fields.items() if k != "sign" and v != ""),
+                   key=lambda item: item[0].encode("utf-8"))
+    text = "&".join(f"{k}={v}" for k, v in pairs)
+    return hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest().upper()
+
+
+@dataclass(frozen=True)
+class PayerDecision:
+    """The payment after the payer's click, and whether the platform acknowledged the callback."""
+
+    payment: SandboxPayment
+    callback_delivered: bool
+
+
+class SandboxAdapter:
+    """The sandbox channel, keeping its own book and delivering its own callbacks."""
+
+    if_code = "sandbox"
+
+    def __init__(self, book: SandboxBook, delivery: CallbackDelivery, public_url: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._book = book
+        self._delivery = delivery
+        self._public_url = public_url.rstrip("/")
+        self._clock = clock
+
+    async def pay(self, params: Mapping[str, Any], order: PaymentOrder,
+                  notify_url: str) -> PayResult:
+        key = _key(params)
+        _check_order(order, notify_url)
+        extra = _channel_extra(order.channel_extra)
+        pay_data_type = "none"
+        if order.way_code in BARCODE_WAY_CODES:
+            auth_code = extra.get("authCode")
+            if not isinstance(auth_code, str) or not _AUTH_CODE.fullmatch(auth_code):
+                raise InvalidArgument("channelExtra.authCode",
+                                      f"{order.way_code} needs channelExtra.authCode of 10 to 32 "
+                                      "digits (the code shown by the payer's wallet)")
+            declined = auth_code.endswith(DECLINED_SUFFIX)
+            state = SandboxState.FAIL if declined else SandboxState.SUCCESS
+        else:
+            pay_data_type = _pay_data_type(order.way_code, extra)
+            state = SandboxState.WAITING
+        now = self._now()
+        booked = await self._book.add_once(SandboxPayment(
+            token=secrets.token_urlsafe(24), pay_order_id=order.pay_order_id,
+            amount=order.amount, currency=(order.currency or "cny").lower(),
+            subject=order.subject[:256], way_code=order.way_code, notify_url=notify_url, key=key,
+            state=state.value, channel_order_no=_channel_order_no(now), created_at=now,
+            expire_at=_utc(order.expire_at) if order.expire_at > 0 else None, updated_at=now))
+        if booked.amount != order.amount or booked.way_code != order.way_code:
+            return PayResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_PARAMS_MISMATCH",
+                             err_msg=f"order {order.pay_order_id} was already submitted with a "
+                                     "different amount or wayCode")
+        if booked.state == SandboxState.WAITING:
+            return PayResult(ChannelState.WAITING, pay_data_type=pay_data_type,
+                             pay_data=f"{self._public_url}/sandbox/pay/{booked.token}")
+        result = _query_result(booked)
+        return PayResult(result.state, channel_order_no=result.channel_order_no,
+                         pay_data_type="none", err_code=result.err_code, err_msg=result.err_msg)
+
+    async def query(self, params: Mapping[str, Any], pay_order_id: str) -> QueryResult:
+        _key(params)
+        payment = await self._book.by_pay_order(pay_order_id)
+        if payment is None:
+            return QueryResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_NOT_EXIST",
+                               err_msg=f"the sandbox has no payment for order {pay_order_id}")
+        return _query_result(payment)
+
+    async def close(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+        _key(params)
+        payment = await self._book.by_pay_order(pay_order_id)
+        if payment is None:
+            return CloseResult(ChannelState.CONFIRM_SUCCESS)
+        if payment.state == SandboxState.WAITING:
+            await self._book.move(payment.token, [SandboxState.WAITING], SandboxState.CLOSED,
+                                  self._now())
+            payment = await self._book.by_pay_order(pay_order_id) or payment
+        if payment.state == SandboxState.SUCCESS:
+            return CloseResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_PAID",
+                               err_msg=f"order {pay_order_id} is already paid; it cannot be "
+                                       "closed (refund it instead)")
+        return CloseResult(ChannelState.CONFIRM_SUCCESS)
+
+    async def verify_callback(self, params: Mapping[str, Any], callback: Callback
+                              ) -> CallbackResult:
+        key = _key(params)
+        fields, problem = _parse_form(callback.body)
+        if problem:
+            return _rejected(problem)
+        missing = [name for name in CALLBACK_FIELDS if not fields.get(name)]
+        if missing:
+            return _rejected(f"missing fields: {', '.join(missing)}")
+        if not hmac.compare_digest(sign(fields, key).encode("utf-8"),
+                                   fields["sign"].upper().encode("utf-8")):
+            return _rejected("the signature does not match (wrong key or altered fields)")
+        if not _DIGITS.fullmatch(fields["timestamp"]):
+            return _rejected("timestamp must be Unix milliseconds")
+        skew_ms = abs(int(self._clock() * 1000) - int(fields["timestamp"]))
+        if skew_ms > TIMESTAMP_WINDOW_MS:
+            return _rejected(f"the timestamp is {skew_ms // 1000} s away from now "
+                             f"(allowed: ±{TIMESTAMP_WINDOW_MS // 1000} s)")
+        if not _DIGITS.fullmatch(fields["amount"]) or int(fields["amount"]) < 1:
+            return _rejected("amount must be an integer count of fen, at least 1")
+        outcome = {"SUCCESS": ChannelState.CONFIRM_SUCCESS, "FAIL": ChannelState.CONFIRM_FAIL}
+        if fields["result"] not in outcome:
+            return _rejected("result must be SUCCESS or FAIL")
+        declined = fields["result"] == "FAIL"
+        return CallbackResult(
+            verified=True, ack_ok=ACK_OK, ack_retry=ACK_RETRY,
+            pay_order_id=fields["payOrderId"], channel_order_no=fields["channelOrderNo"],
+            amount=int(fields["amount"]), currency=fields["currency"].lower(),
+            state=outcome[fields["result"]], err_code="PAYER_DECLINED" if declined else "",
+            err_msg=_DECLINED if declined else "")
+
+    async def payment_for_page(self, token: str) -> SandboxPayment:
+        """The payment behind a pay page token; SANDBOX_PAYMENT_NOT_FOUND when there is none."""
+        payment = await self._book.by_token(token)
+        if payment is None:
+            raise NotFound("SANDBOX_PAYMENT_NOT_FOUND", "no sandbox payment has this token")
+        return payment
+
+    async def decide(self, token: str, result: str) -> PayerDecision:
+        """The payer's click (``success`` or ``fail``): moves a waiting payment, then calls back.
+
+        Repeating the click that already decided the payment delivers the callback again and
+        changes nothing else; a closed, expired or oppositely decided payment is refused.
+        """
+        targets = {"success": SandboxState.SUCCESS, "fail": SandboxState.FAIL}
+        if result not in targets:
+            raise InvalidArgument("result", "result must be success or fail")
+        target = targets[result]
+        payment = await self.payment_for_page(token)
+        if payment.state == SandboxState.WAITING:
+            if payment.expire_at is not None and payment.expire_at <= self._now():
+                raise DomainError("SANDBOX_PAYMENT_EXPIRED",
+                                  "this payment expired; it can no longer be paid")
+            await self._book.move(token, [SandboxState.WAITING], target, self._now())
+            payment = await self.payment_for_page(token)
+        if payment.state == SandboxState.CLOSED:
+            raise DomainError("SANDBOX_PAYMENT_CLOSED",
+                              "this payment was closed; it can no longer be paid")
+        if payment.state != target:
+            raise DomainError("SANDBOX_PAYMENT_FINAL",
+                              f"this payment already ended as {payment.state}; it cannot change")
+        delivered = False
+        if payment.notify_url:
+            decided = payment
+            delivered = await self._delivery.deliver(
+                token, payment.notify_url, lambda: self._callback_form(decided))
+        return PayerDecision(payment, delivered)
+
+    def _callback_form(self, payment: SandboxPayment) -> dict[str, str]:
+        fields = {
+            "payOrderId": payment.pay_order_id,
+            "channelOrderNo": payment.channel_order_no,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "result": "SUCCESS" if payment.state == SandboxState.SUCCESS else "FAIL",
+            "timestamp": str(int(self._clock() * 1000)),
+            "nonce": secrets.token_hex(16),
+        }
+        fields["sign"] = sign(fields, payment.key)
+        return fields
+
+    def _now(self) -> datetime:
+        return _utc(self._clock())
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    key = params.get("key")
+    if not isinstance(key, str) or not key:
+        raise DomainError("CHANNEL_CONFIG_INVALID",
+                          "sandbox channel parameters need a non-empty \"key\"")
+    return key
+
+
+def _check_order(order: PaymentOrder, notify_url: str) -> None:
+    if not 0 < len(order.pay_order_id) <= 64:
+        raise InvalidArgument("order.pay_order_id", "pay_order_id must have 1 to 64 characters")
+    if order.amount < 1:
+        raise InvalidArgument("order.amount", "amount must be at least 1 fen")
+    if len(order.currency) > 8 or len(order.way_code) > 32:
+        raise InvalidArgument("order", "currency or way_code is too long")
+    if len(notify_url) > 1024:
+        raise InvalidArgument("notify_url", "notify_url must have at most 1024 characters")
+    if not notify_url and order.way_code not in BARCODE_WAY_CODES:
+        raise InvalidArgument("notify_url", "the sandbox needs a notify_url to call back")
+
+
+def _channel_extra(text: str) -> dict[str, Any]:
+    if not text.strip():
+        return {}
+    try:
+        extra = json.loads(text)
+    except ValueError:
+        extra = None
+    if not isinstance(extra, dict):
+        raise InvalidArgument("channelExtra", "channelExtra must be a JSON object")
+    return extra
+
+
+def _pay_data_type(way_code: str, extra: Mapping[str, Any]) -> str:
+    wanted = extra.get("payDataType")
+    if isinstance(wanted, str) and wanted.lower() in _PAY_DATA_TYPES:
+        return _PAY_DATA_TYPES[wanted.lower()]
+    return "codeUrl" if way_code in QR_WAY_CODES else "payurl"
+
+
+def _query_result(payment: SandboxPayment) -> QueryResult:
+    if payment.state == SandboxState.SUCCESS:
+        return QueryResult(ChannelState.CONFIRM_SUCCESS, channel_order_no=payment.channel_order_no)
+    if payment.state == SandboxState.FAIL:
+        return QueryResult(ChannelState.CONFIRM_FAIL, err_code="PAYER_DECLINED", err_msg=_DECLINED)
+    if payment.state == SandboxState.CLOSED:
+        return QueryResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_CLOSED",
+                           err_msg=f"order {payment.pay_order_id} was closed unpaid")
+    return QueryResult(ChannelState.WAITING)
+
+
+def _parse_form(body: bytes) -> tuple[dict[str, str], str]:
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return {}, "the body is not a UTF-8 form (application/x-www-form-urlencoded)"
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        return {}, "a field appears more than once"
+    return fields, ""
+
+
+def _rejected(reason: str) -> CallbackResult:
+    return CallbackResult(verified=False, ack_ok=ACK_OK, ack_retry=ACK_RETRY, reject_reason=reason)
+
+
+def _channel_order_no(now: datetime) -> str:
+    return f"SB{now:%Y%m%d%H%M%S}{secrets.randbelow(10**8):08d}"
+
+
+def _utc(epoch_seconds: float) -> datetime:
+    """Naive UTC, as the book stores times."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).replace(tzinfo=None)

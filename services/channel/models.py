@@ -1,0 +1,54 @@
+"""The sandbox channel's own book: the payments it was asked to take, as a channel keeps them.
+
+The channel service owns no platform data; this table is the simulated channel's side of a
+payment, so the sandbox can answer queries and callbacks the way a real channel would.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, String
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Microsecond precision on MariaDB too (its DATETIME defaults to whole seconds).
+UtcDateTime = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the channel service's tables."""
+
+
+class SandboxState(enum.StrEnum):
+    """The sandbox's own payment states; the adapter maps them onto ChannelState."""
+
+    WAITING = "WAITING"
+    SUCCESS = "SUCCESS"
+    FAIL = "FAIL"
+    CLOSED = "CLOSED"
+
+
+class SandboxPayment(Base):
+    """One payment the sandbox took, found by its page token or by the platform order id.
+
+    Times are naive UTC. ``key`` is the app's sandbox signing key, kept so the payer's page can
+    sign the callback without the platform's channel parameters.
+    """
+
+    __tablename__ = "sandbox_payment"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pay_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(256))
+    way_code: Mapped[str] = mapped_column(String(32))
+    notify_url: Mapped[str] = mapped_column(String(1024))
+    key: Mapped[str] = mapped_column(String(256))
+    state: Mapped[str] = mapped_column(String(16))
+    channel_order_no: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expire_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

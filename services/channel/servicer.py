@@ -1,0 +1,130 @@
+"""gRPC servicers of the channel service: protobuf in, adapter call, protobuf out.
+
+No business rules here; they live in the adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+import grpc
+from google.api import httpbody_pb2
+
+from paymesh.channel.v1 import channel_pb2, channel_pb2_grpc
+from paymesh.services.channel.adapters import AdapterRegistry
+from paymesh.services.channel.adapters.base import (
+    AckReply,
+    Callback,
+    ChannelState,
+    PaymentOrder,
+    parse_channel_params,
+)
+from paymesh.services.channel.adapters.sandbox import SandboxAdapter
+from paymesh.services.channel.page import decision_note, render_pay_page
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+
+
+def _state(state: ChannelState | None) -> channel_pb2.ChannelState.ValueType:
+    if state is None:
+        return channel_pb2.CHANNEL_STATE_UNSPECIFIED
+    return channel_pb2.ChannelState.Value(f"CHANNEL_STATE_{state.value}")
+
+
+def _ack(reply: AckReply) -> channel_pb2.AckReply:
+    return channel_pb2.AckReply(status=reply.status, content_type=reply.content_type,
+                                body=reply.body)
+
+
+class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
+    """ChannelService: every call dispatched on its ifCode to the channel's adapter."""
+
+    def __init__(self, adapters: AdapterRegistry) -> None:
+        self._adapters = adapters
+
+    async def Pay(self, request: channel_pb2.PayRequest, context: grpc.aio.ServicerContext
+                  ) -> channel_pb2.PayResponse:
+        adapter = self._adapters.get(request.if_code)
+        o = request.order
+        order = PaymentOrder(
+            pay_order_id=o.pay_order_id, way_code=o.way_code, amount=o.amount,
+            currency=o.currency, subject=o.subject, body=o.body, client_ip=o.client_ip,
+            expire_at=o.expire_at, channel_extra=o.channel_extra)
+        result = await adapter.pay(parse_channel_params(request.channel_params_json), order,
+                                   request.notify_url)
+        return channel_pb2.PayResponse(
+            channel_state=_state(result.state), channel_order_no=result.channel_order_no,
+            pay_data_type=result.pay_data_type, pay_data=result.pay_data,
+            err_code=result.err_code, err_msg=result.err_msg)
+
+    async def QueryPayment(self, request: channel_pb2.QueryPaymentRequest,
+                           context: grpc.aio.ServicerContext
+                           ) -> channel_pb2.QueryPaymentResponse:
+        adapter = self._adapters.get(request.if_code)
+        result = await adapter.query(parse_channel_params(request.channel_params_json),
+                                     request.pay_order_id)
+        return channel_pb2.QueryPaymentResponse(
+            channel_state=_state(result.state), channel_order_no=result.channel_order_no,
+            err_code=result.err_code, err_msg=result.err_msg)
+
+    async def ClosePayment(self, request: channel_pb2.ClosePaymentRequest,
+                           context: grpc.aio.ServicerContext
+                           ) -> channel_pb2.ClosePaymentResponse:
+        adapter = self._adapters.get(request.if_code)
+        result = await adapter.close(parse_channel_params(request.channel_params_json),
+                                     request.pay_order_id)
+        return channel_pb2.ClosePaymentResponse(
+            channel_state=_state(result.state), err_code=result.err_code, err_msg=result.err_msg)
+
+    async def VerifyCallback(self, request: channel_pb2.VerifyCallbackRequest,
+                             context: grpc.aio.ServicerContext
+                             ) -> channel_pb2.VerifyCallbackResponse:
+        adapter = self._adapters.get(request.if_code)
+        callback = Callback(headers={h.name.lower(): h.value for h in request.headers},
+                            body=request.body, content_type=request.content_type)
+        result = await adapter.verify_callback(
+            parse_channel_params(request.channel_params_json), callback)
+        return channel_pb2.VerifyCallbackResponse(
+            verified=result.verified, reject_reason=result.reject_reason,
+            pay_order_id=result.pay_order_id, channel_order_no=result.channel_order_no,
+            amount=result.amount, currency=result.currency, channel_state=_state(result.state),
+            err_code=result.err_code, err_msg=result.err_msg,
+            ack_ok=_ack(result.ack_ok), ack_retry=_ack(result.ack_retry))
+
+
+class SandboxPageServicer(channel_pb2_grpc.SandboxPageServiceServicer):
+    """The sandbox pay page, reached through Envoy at GET/POST /sandbox/pay/{token}."""
+
+    def __init__(self, sandbox: SandboxAdapter) -> None:
+        self._sandbox = sandbox
+
+    async def ShowPayPage(self, request: channel_pb2.ShowPayPageRequest,
+                          context: grpc.aio.ServicerContext) -> channel_pb2.ShowPayPageResponse:
+        payment = await self._sandbox.payment_for_page(request.token)
+        body = httpbody_pb2.HttpBody(content_type=HTML, data=render_pay_page(payment))
+        return channel_pb2.ShowPayPageResponse(http_body=body)
+
+    async def SubmitPayPage(self, request: channel_pb2.SubmitPayPageRequest,
+                            context: grpc.aio.ServicerContext
+                            ) -> channel_pb2.SubmitPayPageResponse:
+        form = parse_qs(request.http_body.data.decode("utf-8", "replace"))
+        decision = await self._sandbox.decide(request.token, (form.get("result") or [""])[0])
+        if _wants_json(context):
+            data = json.dumps({"payOrderId": decision.payment.pay_order_id,
+                               "state": decision.payment.state,
+                               "callbackDelivered": decision.callback_delivered})
+            body = httpbody_pb2.HttpBody(content_type=JSON, data=data.encode("utf-8"))
+        else:
+            note = decision_note(decision.payment, decision.callback_delivered)
+            body = httpbody_pb2.HttpBody(content_type=HTML,
+                                         data=render_pay_page(decision.payment, note))
+        return channel_pb2.SubmitPayPageResponse(http_body=body)
+
+
+def _wants_json(context: grpc.aio.ServicerContext) -> bool:
+    for key, value in context.invocation_metadata() or ():
+        if key == "accept" and isinstance(value, str) and "application/json" in value.lower():
+            return True
+    return False
