@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from google.api import annotations_pb2
 import grpc_tools
+from google.api import annotations_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +32,22 @@ def include_paths() -> list[Path]:
     return [PROTO, googleapis, well_known]
 
 
+def plugin(name: str) -> str:
+    """A protoc plugin installed beside this Python (mypy-protobuf's), found without PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        sys.exit(f"{name} not found: install the dev dependencies (pip install -e '.[dev]')")
+    return found
+
+
 def generate(out: Path) -> None:
     sources = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "paymesh").mkdir(exist_ok=True)
     args = ["protoc", *(f"-I{p}" for p in include_paths()),
             f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}",
+            f"--plugin=protoc-gen-mypy_grpc={plugin('protoc-gen-mypy_grpc')}",
             f"--mypy_grpc_out={out}",
             "--include_imports", "--include_source_info",
             f"--descriptor_set_out={out / DESCRIPTOR}", *sources]

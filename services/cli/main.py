@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     from paymesh.services.cli import admin, mesh, orders
 
     parser = argparse.ArgumentParser(prog="paymesh", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", help="data directory (default: $PAYMESH_DATA_DIR or .paymesh)")
+    parser.add_argument("--data-dir",
+                        help="data directory (default: $PAYMESH_DATA_DIR or .paymesh)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     mesh.register(commands)
     admin.register(commands)

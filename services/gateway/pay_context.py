@@ -116,7 +116,7 @@ class PayContextCache:
         while True:
             try:
                 stream = self._stub.WatchConfigChanges(merchant_pb2.WatchConfigChangesRequest())
-                await stream.wait_for_connection()
+                await stream.initial_metadata()  # sent once the merchant is subscribed
                 self._watching = True
                 delay = 0.2
                 async for change in stream:

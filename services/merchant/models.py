@@ -1,0 +1,101 @@
+"""The merchant service's tables.
+
+States are stored as JeePay's codes (1 active, 0 disabled); times are UTC with microseconds on
+both backends, so the newest-first cursor of the merchant list is stable.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, SmallInteger, String, Text
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+STATE_ACTIVE = 1
+STATE_DISABLED = 0
+STATES = (STATE_ACTIVE, STATE_DISABLED)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (microsecond precision on MySQL too) and reads back aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the merchant database only."""
+
+
+class Merchant(Base):
+    """A merchant (商户)."""
+
+    __tablename__ = "merchant"
+
+    mch_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    contact: Mapped[str] = mapped_column(String(128), default="")
+    state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, index=True)
+
+
+class App(Base):
+    """An app (应用) of a merchant; its secret is sealed with the master key."""
+
+    __tablename__ = "app"
+
+    app_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mch_no: Mapped[str] = mapped_column(String(32), ForeignKey("merchant.mch_no"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
+    secret_sealed: Mapped[str] = mapped_column(String(512))
+    allow_private_notify_url: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class ChannelConfig(Base):
+    """An app's credentials for one channel interface, sealed as one JSON object."""
+
+    __tablename__ = "channel_config"
+
+    app_id: Mapped[str] = mapped_column(String(32), ForeignKey("app.app_id"), primary_key=True)
+    if_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    params_sealed: Mapped[str] = mapped_column(Text)
+    state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class PayPassage(Base):
+    """Which channel interface serves an app's wayCode, and the merchant fee rate."""
+
+    __tablename__ = "pay_passage"
+
+    app_id: Mapped[str] = mapped_column(String(32), ForeignKey("app.app_id"), primary_key=True)
+    way_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    if_code: Mapped[str] = mapped_column(String(16))
+    fee_rate: Mapped[str] = mapped_column(String(16), default="0")
+    state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -1,0 +1,66 @@
+"""Queries over the merchant database, one session (one transaction) at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paymesh.services.merchant.models import App, ChannelConfig, Merchant, PayPassage
+
+
+class MerchantRepository:
+    """Reads and writes merchants, apps, channel configs and passages inside one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, *rows: Merchant | App | ChannelConfig | PayPassage) -> None:
+        self._session.add_all(rows)
+
+    async def flush(self) -> None:
+        """Sends pending inserts now, so a primary-key clash surfaces inside the transaction."""
+        await self._session.flush()
+
+    async def merchant(self, mch_no: str) -> Merchant | None:
+        return await self._session.get(Merchant, mch_no)
+
+    async def merchants_page(self, limit: int,
+                             after: tuple[datetime, str] | None) -> Sequence[Merchant]:
+        """Up to ``limit`` merchants, newest first, strictly after the cursor row."""
+        query = select(Merchant)
+        if after is not None:
+            created_at, mch_no = after
+            query = query.where(or_(Merchant.created_at < created_at,
+                                    and_(Merchant.created_at == created_at,
+                                         Merchant.mch_no < mch_no)))
+        query = query.order_by(Merchant.created_at.desc(), Merchant.mch_no.desc()).limit(limit)
+        return (await self._session.scalars(query)).all()
+
+    async def app(self, app_id: str) -> App | None:
+        return await self._session.get(App, app_id)
+
+    async def apps_of(self, mch_no: str) -> Sequence[App]:
+        """A merchant's apps, oldest first."""
+        query = (select(App).where(App.mch_no == mch_no)
+                 .order_by(App.created_at, App.app_id))
+        return (await self._session.scalars(query)).all()
+
+    async def channel_config(self, app_id: str, if_code: str) -> ChannelConfig | None:
+        return await self._session.get(ChannelConfig, (app_id, if_code))
+
+    async def channel_configs_of(self, app_id: str) -> Sequence[ChannelConfig]:
+        query = (select(ChannelConfig).where(ChannelConfig.app_id == app_id)
+                 .order_by(ChannelConfig.if_code))
+        return (await self._session.scalars(query)).all()
+
+    async def passage(self, app_id: str, way_code: str) -> PayPassage | None:
+        return await self._session.get(PayPassage, (app_id, way_code))
+
+    async def passages_of(self, app_id: str) -> Sequence[PayPassage]:
+        """An app's passages, by wayCode."""
+        query = (select(PayPassage).where(PayPassage.app_id == app_id)
+                 .order_by(PayPassage.way_code))
+        return (await self._session.scalars(query)).all()

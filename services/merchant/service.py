@@ -1,0 +1,498 @@
+"""The merchant domain: onboarding, secrets, channel configs, pay passages, change events.
+
+No gRPC here: the servicer translates protobuf to these calls and back. Every mutation commits
+first and then announces itself on the shared-state topic ``config-changes``, which the gateways
+follow (through WatchConfigChanges) to drop the pay contexts they cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from paymesh.services.common import ids
+from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
+from paymesh.services.common.secretbox import SecretBox
+from paymesh.services.common.sharedstate import SharedState
+from paymesh.services.common.waycodes import IF_CODES, WAY_CODES
+from paymesh.services.merchant.models import (
+    STATE_ACTIVE,
+    STATE_DISABLED,
+    STATES,
+    App,
+    ChannelConfig,
+    Merchant,
+    PayPassage,
+    utc_now,
+)
+from paymesh.services.merchant.repository import MerchantRepository
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHANGES_TOPIC = "config-changes"
+SANDBOX = "sandbox"
+DEFAULT_APP_NAME = "default"
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+_WRITE_ATTEMPTS = 5  # generated ids clash on a primary key only rarely; retry with new ones
+_READY_TIMEOUT = 10.0
+_FEE_RATE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+@dataclass(frozen=True)
+class AppWithSecret:
+    """An app with its secret in clear: only ever returned when the secret is (re)made."""
+
+    app: App
+    secret: str
+
+
+@dataclass(frozen=True)
+class NewMerchant:
+    """A merchant just created, with its default app and that app's secret."""
+
+    merchant: Merchant
+    default_app: AppWithSecret
+
+
+@dataclass(frozen=True)
+class MerchantPage:
+    """One page of merchants, newest first."""
+
+    merchants: Sequence[Merchant]
+    next_token: str
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class ChannelConfigView:
+    """A channel config as operators may see it: parameter names, never values."""
+
+    config: ChannelConfig
+    param_names: list[str]
+
+
+@dataclass(frozen=True)
+class ResolvedPassage:
+    """A passage with the state and decrypted parameters of the channel config behind it."""
+
+    passage: PayPassage
+    config_state: int
+    params_json: str
+
+
+@dataclass(frozen=True)
+class PayContext:
+    """Everything the gateway needs to serve one app."""
+
+    app: App
+    merchant: Merchant
+    app_secret: str
+    passages: list[ResolvedPassage]
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A committed change; an empty app_id means every app of the merchant."""
+
+    app_id: str
+    mch_no: str
+
+
+class MerchantService:
+    """Merchants, apps, channel configs and passages, with secrets sealed at rest."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
+                 shared: SharedState) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._shared = shared
+        self._stopping = asyncio.Event()
+
+    # merchants
+
+    async def create_merchant(self, name: str, contact: str) -> NewMerchant:
+        name, contact = _name(name), _contact(contact)
+
+        async def work(repo: MerchantRepository) -> NewMerchant:
+            now = utc_now()
+            merchant = Merchant(mch_no=ids.merchant_no(), name=name, contact=contact,
+                                state=STATE_ACTIVE, created_at=now)
+            repo.add(merchant)
+            await repo.flush()
+            app = self._new_app(merchant.mch_no, DEFAULT_APP_NAME, False)
+            repo.add(app.app)
+            return NewMerchant(merchant, app)
+
+        created = await self._write(work)
+        await self._announce(ConfigChange("", created.merchant.mch_no))
+        return created
+
+    async def get_merchant(self, mch_no: str) -> Merchant:
+        async with self._sessions.begin() as session:
+            return await _merchant(MerchantRepository(session), mch_no)
+
+    async def list_merchants(self, page_size: int, page_token: str) -> MerchantPage:
+        if page_size == 0:
+            page_size = DEFAULT_PAGE_SIZE
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgument("page.page_size", f"page_size must be 1..{MAX_PAGE_SIZE}")
+        after = _decode_cursor(page_token) if page_token else None
+        async with self._sessions.begin() as session:
+            rows = await MerchantRepository(session).merchants_page(page_size + 1, after)
+        page, has_more = rows[:page_size], len(rows) > page_size
+        token = _encode_cursor(page[-1].created_at, page[-1].mch_no) if has_more else ""
+        return MerchantPage(page, token, has_more)
+
+    async def set_merchant_state(self, mch_no: str, state: int) -> Merchant:
+        _check_state(state)
+
+        async def work(repo: MerchantRepository) -> Merchant:
+            merchant = await _merchant(repo, mch_no)
+            merchant.state = state
+            return merchant
+
+        merchant = await self._write(work)
+        await self._announce(ConfigChange("", merchant.mch_no))
+        return merchant
+
+    # apps
+
+    async def create_app(self, mch_no: str, name: str,
+                         allow_private_notify_url: bool) -> AppWithSecret:
+        name = _name(name)
+
+        async def work(repo: MerchantRepository) -> AppWithSecret:
+            await _merchant(repo, mch_no)
+            made = self._new_app(mch_no, name, allow_private_notify_url)
+            repo.add(made.app)
+            return made
+
+        created = await self._write(work)
+        await self._announce(ConfigChange(created.app.app_id, mch_no))
+        return created
+
+    async def get_app(self, app_id: str) -> App:
+        async with self._sessions.begin() as session:
+            return await _app(MerchantRepository(session), app_id)
+
+    async def list_apps(self, mch_no: str) -> Sequence[App]:
+        async with self._sessions.begin() as session:
+            repo = MerchantRepository(session)
+            await _merchant(repo, mch_no)
+            return await repo.apps_of(mch_no)
+
+    async def set_app_state(self, app_id: str, state: int) -> App:
+        _check_state(state)
+
+        async def work(repo: MerchantRepository) -> App:
+            app = await _app(repo, app_id)
+            app.state = state
+            return app
+
+        app = await self._write(work)
+        await self._announce(ConfigChange(app.app_id, app.mch_no))
+        return app
+
+    async def rotate_app_secret(self, app_id: str) -> AppWithSecret:
+        async def work(repo: MerchantRepository) -> AppWithSecret:
+            app = await _app(repo, app_id)
+            secret = ids.app_secret()
+            app.secret_sealed = self._box.seal(secret, _app_context(app_id))
+            return AppWithSecret(app, secret)
+
+        rotated = await self._write(work)
+        await self._announce(ConfigChange(app_id, rotated.app.mch_no))
+        return rotated
+
+    # channel configs and passages
+
+    async def put_channel_config(self, app_id: str, if_code: str, params_json: str,
+                                 state: int) -> ChannelConfigView:
+        _check_if_code(if_code, "if_code")
+        _check_state(state)
+        params = _channel_params(if_code, params_json)
+
+        async def work(repo: MerchantRepository) -> tuple[ChannelConfigView, str]:
+            app = await _app(repo, app_id)
+            config = await repo.channel_config(app_id, if_code)
+            if config is None:
+                config = ChannelConfig(app_id=app_id, if_code=if_code)
+                repo.add(config)
+            config.params_sealed = self._seal_params(app_id, if_code, params)
+            config.state = state
+            config.updated_at = utc_now()
+            await repo.flush()
+            return ChannelConfigView(config, sorted(params)), app.mch_no
+
+        view, mch_no = await self._write(work)
+        await self._announce(ConfigChange(app_id, mch_no))
+        return view
+
+    async def list_channel_configs(self, app_id: str) -> list[ChannelConfigView]:
+        async with self._sessions.begin() as session:
+            repo = MerchantRepository(session)
+            await _app(repo, app_id)
+            configs = await repo.channel_configs_of(app_id)
+        return [ChannelConfigView(c, sorted(json.loads(self._open_params(c)))) for c in configs]
+
+    async def put_pay_passage(self, app_id: str, way_code: str, if_code: str, fee_rate: str,
+                              state: int) -> PayPassage:
+        if way_code not in WAY_CODES:
+            raise InvalidArgument("way_code", f"unknown wayCode {way_code!r}")
+        _check_if_code(if_code, "if_code")
+        _check_state(state)
+        rate = parse_fee_rate(fee_rate)
+
+        async def work(repo: MerchantRepository) -> tuple[PayPassage, str]:
+            app = await _app(repo, app_id)
+            if await repo.channel_config(app_id, if_code) is None:
+                if if_code != SANDBOX:
+                    raise DomainError(
+                        "CHANNEL_CONFIG_NOT_FOUND",
+                        f"app {app_id} has no {if_code} channel config: put one first",
+                        field="if_code")
+                params = _channel_params(SANDBOX, "")
+                repo.add(ChannelConfig(app_id=app_id, if_code=SANDBOX, state=STATE_ACTIVE,
+                                       params_sealed=self._seal_params(app_id, SANDBOX, params),
+                                       updated_at=utc_now()))
+            passage = await repo.passage(app_id, way_code)
+            if passage is None:
+                passage = PayPassage(app_id=app_id, way_code=way_code)
+                repo.add(passage)
+            passage.if_code, passage.fee_rate, passage.state = if_code, rate, state
+            passage.updated_at = utc_now()
+            await repo.flush()
+            return passage, app.mch_no
+
+        passage, mch_no = await self._write(work)
+        await self._announce(ConfigChange(app_id, mch_no))
+        return passage
+
+    async def list_pay_passages(self, app_id: str) -> Sequence[PayPassage]:
+        async with self._sessions.begin() as session:
+            repo = MerchantRepository(session)
+            await _app(repo, app_id)
+            return await repo.passages_of(app_id)
+
+    # the gateway's side
+
+    async def resolve_pay_context(self, app_id: str) -> PayContext:
+        """The app, its merchant, its secret in clear and every passage with its channel."""
+        async with self._sessions.begin() as session:
+            repo = MerchantRepository(session)
+            app = await _app(repo, app_id)
+            merchant = await _merchant(repo, app.mch_no)
+            configs = {c.if_code: c for c in await repo.channel_configs_of(app_id)}
+            passages = await repo.passages_of(app_id)
+        resolved = []
+        for passage in passages:
+            config = configs.get(passage.if_code)
+            if config is None:  # cannot happen through this service; never serve it
+                resolved.append(ResolvedPassage(passage, STATE_DISABLED, "{}"))
+            else:
+                resolved.append(ResolvedPassage(passage, config.state, self._open_params(config)))
+        secret = self._box.open(app.secret_sealed, _app_context(app_id))
+        return PayContext(app, merchant, secret, resolved)
+
+    async def watch_changes(self, on_ready: Callable[[], Awaitable[None]]
+                            ) -> AsyncIterator[ConfigChange]:
+        """Every change committed from now on, by any replica, until the caller stops.
+
+        ``on_ready`` is awaited once the subscription is live, so a watcher knows that nothing
+        committed after that moment can be missed. The stream ends when ``end_watches`` is called.
+        """
+        loop = asyncio.get_running_loop()
+        marker = secrets.token_hex(8)
+        messages = self._shared.subscribe(CHANGES_TOPIC)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        pending = asyncio.ensure_future(anext(messages))
+        try:
+            deadline = loop.time() + _READY_TIMEOUT
+            while not pending.done():  # ping ourselves until the subscription hears something
+                if stopping.done():
+                    return
+                if loop.time() > deadline:
+                    raise RuntimeError("the config-changes subscription did not start")
+                await self._shared.publish(CHANGES_TOPIC, json.dumps({"ping": marker}))
+                await asyncio.wait({pending, stopping}, timeout=0.2,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            await on_ready()
+            while True:
+                try:
+                    change = _parse_change(pending.result())
+                except StopAsyncIteration:
+                    return
+                if change is not None:
+                    yield change
+                pending = asyncio.ensure_future(anext(messages))
+                await asyncio.wait({pending, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not pending.done():
+                    return
+        finally:
+            for task in (pending, stopping):
+                task.cancel()
+            await asyncio.gather(pending, stopping, return_exceptions=True)
+            await messages.aclose()  # type: ignore[attr-defined]
+
+    def end_watches(self) -> None:
+        """Ends every change stream (and refuses new ones): the server is stopping.
+
+        Streams never finish on their own, so without this they would hold the graceful drain
+        for its whole grace period; watchers reconnect to another replica and drop their caches.
+        """
+        self._stopping.set()
+
+    # internals
+
+    async def _write(self, work: Callable[[MerchantRepository], Awaitable[T]]) -> T:
+        """Runs ``work`` in one transaction, again (with fresh ids) after a key clash."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                async with self._sessions.begin() as session:
+                    return await work(MerchantRepository(session))
+            except IntegrityError:
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                log.warning("key clash, retrying (attempt %d)", attempt)
+        raise AssertionError("unreachable")
+
+    async def _announce(self, change: ConfigChange) -> None:
+        """Tells every watcher; the change is committed already, so a failure is only logged."""
+        message = json.dumps({"app_id": change.app_id, "mch_no": change.mch_no})
+        try:
+            await self._shared.publish(CHANGES_TOPIC, message)
+        except Exception:  # noqa: BLE001 - watchers reconnect and drop all on stream loss
+            log.exception("could not publish a config change for %s", change.mch_no)
+
+    def _new_app(self, mch_no: str, name: str, allow_private: bool) -> AppWithSecret:
+        app_id, secret = ids.app_id(), ids.app_secret()
+        app = App(app_id=app_id, mch_no=mch_no, name=name, state=STATE_ACTIVE,
+                  secret_sealed=self._box.seal(secret, _app_context(app_id)),
+                  allow_private_notify_url=allow_private, created_at=utc_now())
+        return AppWithSecret(app, secret)
+
+    def _seal_params(self, app_id: str, if_code: str, params: dict[str, object]) -> str:
+        return self._box.seal(json.dumps(params, ensure_ascii=False),
+                              f"channel-config:{app_id}:{if_code}")
+
+    def _open_params(self, config: ChannelConfig) -> str:
+        return self._box.open(config.params_sealed,
+                              f"channel-config:{config.app_id}:{config.if_code}")
+
+
+def parse_fee_rate(text: str) -> str:
+    """A fee rate as stored: plain decimal, 0 <= rate < 1, at most 6 places, normalized."""
+    text = text.strip() or "0"
+    if not _FEE_RATE.fullmatch(text):
+        raise InvalidArgument("fee_rate", f"fee_rate must be a decimal like 0.006, got {text!r}")
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        raise InvalidArgument("fee_rate", f"fee_rate {text!r} is not a decimal") from None
+    if not Decimal(0) <= rate < Decimal(1):
+        raise InvalidArgument("fee_rate", "fee_rate must be at least 0 and below 1")
+    if rate == 0:
+        return "0"
+    normal = rate.normalize()
+    if -int(normal.as_tuple().exponent) > 6:
+        raise InvalidArgument("fee_rate", "fee_rate has more than 6 decimal places")
+    return format(normal, "f")
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 64:
+        raise InvalidArgument("name", "name must be 1..64 characters")
+    return value
+
+
+def _contact(value: str) -> str:
+    value = value.strip()
+    if len(value) > 128:
+        raise InvalidArgument("contact", "contact must be at most 128 characters")
+    return value
+
+
+def _check_state(state: int) -> None:
+    if state not in STATES:
+        raise InvalidArgument("state", "state must be ACTIVE or DISABLED")
+
+
+def _check_if_code(if_code: str, field: str) -> None:
+    if if_code not in IF_CODES:
+        raise InvalidArgument(field, f"unknown ifCode {if_code!r}; one of {sorted(IF_CODES)}")
+
+
+def _channel_params(if_code: str, params_json: str) -> dict[str, object]:
+    """The parameters to seal; sandbox gets a generated signing key when none is given."""
+    params: dict[str, object] = {}
+    if params_json.strip():
+        try:
+            parsed = json.loads(params_json)
+        except ValueError:
+            raise InvalidArgument("params_json", "params_json is not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise InvalidArgument("params_json", "params_json must be a JSON object")
+        params = parsed
+    if if_code == SANDBOX:
+        if not params.get("key"):
+            params["key"] = secrets.token_urlsafe(32)
+    elif not params:
+        raise InvalidArgument("params_json", f"{if_code} needs its channel parameters")
+    return params
+
+
+def _app_context(app_id: str) -> str:
+    return f"app-secret:{app_id}"
+
+
+async def _merchant(repo: MerchantRepository, mch_no: str) -> Merchant:
+    merchant = await repo.merchant(mch_no) if mch_no else None
+    if merchant is None:
+        raise NotFound("MERCHANT_NOT_FOUND", f"merchant {mch_no!r} not found")
+    return merchant
+
+
+async def _app(repo: MerchantRepository, app_id: str) -> App:
+    app = await repo.app(app_id) if app_id else None
+    if app is None:
+        raise NotFound("APP_NOT_FOUND", f"app {app_id!r} not found")
+    return app
+
+
+def _encode_cursor(created_at: datetime, mch_no: str) -> str:
+    raw = json.dumps([created_at.isoformat(), mch_no]).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode_cursor(token: str) -> tuple[datetime, str]:
+    try:
+        created_at, mch_no = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        return datetime.fromisoformat(created_at), str(mch_no)
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
+        raise InvalidArgument("page.page_token", "page_token is not a valid cursor") from None
+
+
+def _parse_change(raw: str) -> ConfigChange | None:
+    """A change event, or None for pings and anything malformed."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "mch_no" not in data:
+        return None
+    return ConfigChange(str(data.get("app_id", "")), str(data["mch_no"]))

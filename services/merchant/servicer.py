@@ -1,0 +1,184 @@
+"""MerchantService over gRPC: protobuf in, domain calls, protobuf out; no business rules here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TypeAlias
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from paymesh.common.v1 import common_pb2
+from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
+from paymesh.services.common.edge import refuse_edge, require_admin
+from paymesh.services.common.errors import InvalidArgument
+from paymesh.services.merchant import models
+from paymesh.services.merchant.service import ChannelConfigView, MerchantService
+
+Ctx: TypeAlias = grpc.aio.ServicerContext
+_TO_CODE = {common_pb2.ENTITY_STATE_ACTIVE: models.STATE_ACTIVE,
+            common_pb2.ENTITY_STATE_DISABLED: models.STATE_DISABLED}
+_FROM_CODE = {code: state for state, code in _TO_CODE.items()}
+
+
+class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
+    """Admin RPCs check the admin token at the edge; internal RPCs refuse the edge."""
+
+    def __init__(self, service: MerchantService, admin_token: str | None) -> None:
+        self._service = service
+        self._admin_token = admin_token
+
+    async def CreateMerchant(self, request: merchant_pb2.CreateMerchantRequest, context: Ctx
+                             ) -> merchant_pb2.CreateMerchantResponse:
+        require_admin(context, self._admin_token)
+        created = await self._service.create_merchant(request.name, request.contact)
+        return merchant_pb2.CreateMerchantResponse(
+            merchant=merchant_pb(created.merchant), app=app_pb(created.default_app.app),
+            app_secret=created.default_app.secret)
+
+    async def GetMerchant(self, request: merchant_pb2.GetMerchantRequest, context: Ctx
+                          ) -> merchant_pb2.GetMerchantResponse:
+        require_admin(context, self._admin_token)
+        merchant = await self._service.get_merchant(request.mch_no)
+        return merchant_pb2.GetMerchantResponse(merchant=merchant_pb(merchant))
+
+    async def ListMerchants(self, request: merchant_pb2.ListMerchantsRequest, context: Ctx
+                            ) -> merchant_pb2.ListMerchantsResponse:
+        require_admin(context, self._admin_token)
+        page = await self._service.list_merchants(request.page.page_size,
+                                                  request.page.page_token)
+        return merchant_pb2.ListMerchantsResponse(
+            merchants=[merchant_pb(m) for m in page.merchants],
+            page=common_pb2.PageResponse(next_page_token=page.next_token,
+                                         has_more=page.has_more))
+
+    async def SetMerchantState(self, request: merchant_pb2.SetMerchantStateRequest, context: Ctx
+                               ) -> merchant_pb2.SetMerchantStateResponse:
+        require_admin(context, self._admin_token)
+        merchant = await self._service.set_merchant_state(request.mch_no,
+                                                          state_code(request.state, None))
+        return merchant_pb2.SetMerchantStateResponse(merchant=merchant_pb(merchant))
+
+    async def CreateApp(self, request: merchant_pb2.CreateAppRequest, context: Ctx
+                        ) -> merchant_pb2.CreateAppResponse:
+        require_admin(context, self._admin_token)
+        created = await self._service.create_app(request.mch_no, request.name,
+                                                 request.allow_private_notify_url)
+        return merchant_pb2.CreateAppResponse(app=app_pb(created.app), app_secret=created.secret)
+
+    async def GetApp(self, request: merchant_pb2.GetAppRequest, context: Ctx
+                     ) -> merchant_pb2.GetAppResponse:
+        require_admin(context, self._admin_token)
+        return merchant_pb2.GetAppResponse(app=app_pb(await self._service.get_app(request.app_id)))
+
+    async def ListApps(self, request: merchant_pb2.ListAppsRequest, context: Ctx
+                       ) -> merchant_pb2.ListAppsResponse:
+        require_admin(context, self._admin_token)
+        apps = await self._service.list_apps(request.mch_no)
+        return merchant_pb2.ListAppsResponse(apps=[app_pb(a) for a in apps])
+
+    async def SetAppState(self, request: merchant_pb2.SetAppStateRequest, context: Ctx
+                          ) -> merchant_pb2.SetAppStateResponse:
+        require_admin(context, self._admin_token)
+        app = await self._service.set_app_state(request.app_id, state_code(request.state, None))
+        return merchant_pb2.SetAppStateResponse(app=app_pb(app))
+
+    async def RotateAppSecret(self, request: merchant_pb2.RotateAppSecretRequest, context: Ctx
+                              ) -> merchant_pb2.RotateAppSecretResponse:
+        require_admin(context, self._admin_token)
+        rotated = await self._service.rotate_app_secret(request.app_id)
+        return merchant_pb2.RotateAppSecretResponse(app=app_pb(rotated.app),
+                                                    app_secret=rotated.secret)
+
+    async def PutChannelConfig(self, request: merchant_pb2.PutChannelConfigRequest, context: Ctx
+                               ) -> merchant_pb2.PutChannelConfigResponse:
+        require_admin(context, self._admin_token)
+        view = await self._service.put_channel_config(
+            request.app_id, request.if_code, request.params_json,
+            state_code(request.state, models.STATE_ACTIVE))
+        return merchant_pb2.PutChannelConfigResponse(channel_config=channel_config_pb(view))
+
+    async def ListChannelConfigs(self, request: merchant_pb2.ListChannelConfigsRequest,
+                                 context: Ctx) -> merchant_pb2.ListChannelConfigsResponse:
+        require_admin(context, self._admin_token)
+        views = await self._service.list_channel_configs(request.app_id)
+        return merchant_pb2.ListChannelConfigsResponse(
+            channel_configs=[channel_config_pb(v) for v in views])
+
+    async def PutPayPassage(self, request: merchant_pb2.PutPayPassageRequest, context: Ctx
+                            ) -> merchant_pb2.PutPayPassageResponse:
+        require_admin(context, self._admin_token)
+        passage = await self._service.put_pay_passage(
+            request.app_id, request.way_code, request.if_code, request.fee_rate,
+            state_code(request.state, models.STATE_ACTIVE))
+        return merchant_pb2.PutPayPassageResponse(passage=passage_pb(passage))
+
+    async def ListPayPassages(self, request: merchant_pb2.ListPayPassagesRequest, context: Ctx
+                              ) -> merchant_pb2.ListPayPassagesResponse:
+        require_admin(context, self._admin_token)
+        passages = await self._service.list_pay_passages(request.app_id)
+        return merchant_pb2.ListPayPassagesResponse(passages=[passage_pb(p) for p in passages])
+
+    async def ResolvePayContext(self, request: merchant_pb2.ResolvePayContextRequest,
+                                context: Ctx) -> merchant_pb2.ResolvePayContextResponse:
+        refuse_edge(context)
+        resolved = await self._service.resolve_pay_context(request.app_id)
+        return merchant_pb2.ResolvePayContextResponse(
+            app=app_pb(resolved.app), merchant=merchant_pb(resolved.merchant),
+            app_secret=resolved.app_secret,
+            passages=[merchant_pb2.ResolvedPassage(
+                passage=passage_pb(p.passage), channel_config_state=_FROM_CODE[p.config_state],
+                channel_params_json=p.params_json) for p in resolved.passages])
+
+    async def WatchConfigChanges(self, request: merchant_pb2.WatchConfigChangesRequest,
+                                 context: Ctx
+                                 ) -> AsyncIterator[merchant_pb2.WatchConfigChangesResponse]:
+        """Sends initial metadata once subscribed, then one message per committed change."""
+        refuse_edge(context)
+
+        async def ready() -> None:
+            await context.send_initial_metadata(())
+
+        async for change in self._service.watch_changes(ready):
+            yield merchant_pb2.WatchConfigChangesResponse(app_id=change.app_id,
+                                                          mch_no=change.mch_no)
+
+
+def state_code(state: int, default: int | None) -> int:
+    """JeePay's stored code for an EntityState; UNSPECIFIED takes ``default`` when allowed."""
+    if state == common_pb2.ENTITY_STATE_UNSPECIFIED and default is not None:
+        return default
+    if state not in _TO_CODE:
+        raise InvalidArgument("state", "state must be ENTITY_STATE_ACTIVE or ENTITY_STATE_DISABLED")
+    return _TO_CODE[state]  # type: ignore[index]
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def merchant_pb(merchant: models.Merchant) -> merchant_pb2.Merchant:
+    return merchant_pb2.Merchant(mch_no=merchant.mch_no, name=merchant.name,
+                                 contact=merchant.contact, state=_FROM_CODE[merchant.state],
+                                 create_time=_timestamp(merchant.created_at))
+
+
+def app_pb(app: models.App) -> merchant_pb2.App:
+    return merchant_pb2.App(app_id=app.app_id, mch_no=app.mch_no, name=app.name,
+                            state=_FROM_CODE[app.state], create_time=_timestamp(app.created_at),
+                            allow_private_notify_url=app.allow_private_notify_url)
+
+
+def channel_config_pb(view: ChannelConfigView) -> merchant_pb2.ChannelConfig:
+    return merchant_pb2.ChannelConfig(app_id=view.config.app_id, if_code=view.config.if_code,
+                                      state=_FROM_CODE[view.config.state],
+                                      param_names=view.param_names)
+
+
+def passage_pb(passage: models.PayPassage) -> merchant_pb2.PayPassage:
+    return merchant_pb2.PayPassage(app_id=passage.app_id, way_code=passage.way_code,
+                                   if_code=passage.if_code, fee_rate=passage.fee_rate,
+                                   state=_FROM_CODE[passage.state])
