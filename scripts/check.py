@@ -52,7 +52,7 @@ def contracts() -> list[str]:
         failures.append("gen/ out of date")
     tool = buf()
     if tool is None:
-        print("buf not found (npm ci installs it)")
+        print("buf not found (npm install installs it)")
         if IN_CI:
             failures.append("buf missing")
         return failures
