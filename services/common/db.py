@@ -38,7 +38,10 @@ def open_engine(url: str) -> AsyncEngine:
     """An async engine with the pragmas or pool settings its backend needs."""
     if is_sqlite(url):
         Path(make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        # One connection per process: SQLite has one writer at a time anyway, and queueing in
+        # the pool is cheaper than the busy handler's sleeps when writers collide.
+        engine = create_async_engine(url, connect_args={"timeout": 15}, pool_size=1,
+                                     max_overflow=0, pool_timeout=30)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600,

@@ -76,17 +76,16 @@ class PayOrders:
         if passage is None or not passage.usable:
             raise business_error(f"no pay passage is enabled for wayCode {fields.way_code} on "
                                  f"app {context.app_id}")
-        order = await self._existing(context.mch_no, fields, params)
-        if order is None:
-            order = self._new_order(fields, context, passage.if_code, passage.fee_rate,
-                                    source_ip)
-            if not await self._orders.insert(order):
-                order = await self._existing(context.mch_no, fields, params)
-                if order is None:  # an id clash, not a duplicate: try once more with a new id
-                    order = self._new_order(fields, context, passage.if_code, passage.fee_rate,
-                                            source_ip)
-                    if not await self._orders.insert(order):
-                        raise business_error("the order could not be stored; retry the request")
+        order = self._new_order(fields, context, passage.if_code, passage.fee_rate, source_ip)
+        if not await self._orders.insert(order):
+            existing = await self._existing(context.mch_no, fields, params)
+            if existing is None:  # an id clash, not a duplicate: once more with a new id
+                order = self._new_order(fields, context, passage.if_code, passage.fee_rate,
+                                        source_ip)
+                if not await self._orders.insert(order):
+                    raise business_error("the order could not be stored; retry the request")
+            else:
+                order = existing
         if order.state == St.INIT:
             order = await self._call_channel(order, passage.channel_params_json)
         return self._unified_data(order)
