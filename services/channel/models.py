@@ -33,8 +33,9 @@ class SandboxState(enum.StrEnum):
 class SandboxPayment(Base):
     """One payment the sandbox took, found by its page token or by the platform order id.
 
-    Times are naive UTC. ``key`` is the app's sandbox signing key, kept so the payer's page can
-    sign the callback without the platform's channel parameters.
+    Times are naive UTC. ``key_sealed`` is the app's sandbox signing key, encrypted under the
+    master key, kept so the payer's page can sign the callback without the platform's channel
+    parameters.
     """
 
     __tablename__ = "sandbox_payment"
@@ -46,7 +47,7 @@ class SandboxPayment(Base):
     subject: Mapped[str] = mapped_column(String(256))
     way_code: Mapped[str] = mapped_column(String(32))
     notify_url: Mapped[str] = mapped_column(String(1024))
-    key: Mapped[str] = mapped_column(String(256))
+    key_sealed: Mapped[str] = mapped_column(String(512))
     state: Mapped[str] = mapped_column(String(16))
     channel_order_no: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

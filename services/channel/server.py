@@ -5,7 +5,6 @@ Migrations are applied by ``paymesh up`` (``db.migrate("channel", url)``), not h
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import httpx
@@ -16,14 +15,15 @@ from paymesh.services.channel.adapters.sandbox import SandboxAdapter
 from paymesh.services.channel.delivery import RETRY_DELAYS, CallbackDelivery
 from paymesh.services.channel.repository import SandboxBook
 from paymesh.services.channel.servicer import ChannelServicer, SandboxPageServicer
-from paymesh.services.common import db, logs, telemetry
+from paymesh.services.common import db
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.grpcserver import (
     RunningServer,
     build_server,
-    run_until_signal,
+    run_service,
     start,
 )
+from paymesh.services.common.secretbox import SecretBox
 
 SERVICE_NAMES = [
     channel_pb2.DESCRIPTOR.services_by_name["ChannelService"].full_name,
@@ -41,7 +41,8 @@ async def create(config: MeshConfig, address: str, *,
     engine = db.open_engine(config.db_urls["channel"])
     client = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
     delivery = CallbackDelivery(client, retry_delays)
-    sandbox = SandboxAdapter(SandboxBook(db.sessions(engine)), delivery, config.public_url)
+    box = SecretBox(config.require_master_key())
+    sandbox = SandboxAdapter(SandboxBook(db.sessions(engine)), delivery, config.public_url, box)
     server, health = build_server(SERVICE_NAMES)
     channel_pb2_grpc.add_ChannelServiceServicer_to_server(
         ChannelServicer(AdapterRegistry([sandbox])), server)
@@ -53,15 +54,4 @@ async def create(config: MeshConfig, address: str, *,
 
 def main() -> None:
     """Entry point of ``python -m paymesh.services.channel``."""
-    logs.setup_logging("channel")
-    config = MeshConfig.from_env()
-    provider = telemetry.setup_tracing("channel", config.data_dir)
-
-    async def serve() -> None:
-        running = await create(config, config.addrs["channel"])
-        await run_until_signal(running)
-
-    try:
-        asyncio.run(serve())
-    finally:
-        provider.shutdown()
+    run_service("channel", create)

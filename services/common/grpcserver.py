@@ -16,8 +16,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.errors import ErrorMappingInterceptor
-from paymesh.services.common.telemetry import server_interceptors
+from paymesh.services.common.logs import setup_logging
+from paymesh.services.common.telemetry import server_interceptors, setup_tracing
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 10.0
@@ -78,3 +80,19 @@ async def run_until_signal(running: RunningServer) -> None:
     await stopping.wait()
     log.info("stopping: draining calls in flight")
     await running.stop()
+
+
+def run_service(name: str,
+                create: Callable[[MeshConfig, str], Awaitable[RunningServer]]) -> None:
+    """``python -m paymesh.services.<name>``: logging, tracing, serve until a signal."""
+    setup_logging(name)
+    config = MeshConfig.from_env()
+    provider = setup_tracing(name, config.data_dir)
+
+    async def serve() -> None:
+        await run_until_signal(await create(config, config.addrs[name]))
+
+    try:
+        asyncio.run(serve())
+    finally:
+        provider.shutdown()  # flushes the spans still batched

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from paymesh.channel.v1 import channel_pb2_grpc
 from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.merchant.v1 import merchant_pb2_grpc
@@ -13,12 +11,10 @@ from paymesh.services.common.db import open_engine
 from paymesh.services.common.grpcserver import (
     RunningServer,
     build_server,
-    run_until_signal,
+    run_service,
     start,
 )
-from paymesh.services.common.logs import setup_logging
 from paymesh.services.common.sharedstate import open_shared_state
-from paymesh.services.common.telemetry import setup_tracing
 from paymesh.services.gateway.authentication import RequestAuthenticator
 from paymesh.services.gateway.callbacks import CallbackIntake
 from paymesh.services.gateway.channel_calls import ChannelCalls
@@ -66,16 +62,6 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     return await start(server, health, address, SERVICE_NAMES, [close_all])
 
 
-async def _main(config: MeshConfig) -> None:
-    running = await create(config, config.addrs["gateway"])
-    await run_until_signal(running)
-
-
 def main() -> None:
-    setup_logging("gateway")
-    config = MeshConfig.from_env()
-    provider = setup_tracing("gateway", config.data_dir)
-    try:
-        asyncio.run(_main(config))
-    finally:
-        provider.shutdown()
+    """Entry point of ``python -m paymesh.services.gateway``."""
+    run_service("gateway", create)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
@@ -12,13 +11,11 @@ from paymesh.services.common.grpcserver import (
     GRACE_SECONDS,
     RunningServer,
     build_server,
-    run_until_signal,
+    run_service,
     start,
 )
-from paymesh.services.common.logs import setup_logging
 from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.sharedstate import open_shared_state
-from paymesh.services.common.telemetry import setup_tracing
 from paymesh.services.merchant.service import MerchantService
 from paymesh.services.merchant.servicer import MerchantServicer
 
@@ -55,17 +52,6 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
                           running.cleanups, service)
 
 
-async def _serve(config: MeshConfig) -> None:
-    running = await create(config, config.addrs["merchant"])
-    await run_until_signal(running)
-
-
 def main() -> None:
     """Entry point of ``python -m paymesh.services.merchant``."""
-    setup_logging("merchant")
-    config = MeshConfig.from_env()
-    provider = setup_tracing("merchant", config.data_dir)
-    try:
-        asyncio.run(_serve(config))
-    finally:
-        provider.shutdown()  # flushes the spans still batched
+    run_service("merchant", create)

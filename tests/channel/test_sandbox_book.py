@@ -16,7 +16,7 @@ NOW = datetime(2024, 5, 1, 12, 0, 0, 123456)
 def payment(token: str, pay_order_id: str) -> SandboxPayment:
     return SandboxPayment(
         token=token, pay_order_id=pay_order_id, amount=1, currency="cny", subject="s",
-        way_code="ALI_WAP", notify_url="http://127.0.0.1:9/n", key="k",
+        way_code="ALI_WAP", notify_url="http://127.0.0.1:9/n", key_sealed="v1:sealed",
         state=SandboxState.WAITING.value, channel_order_no="SB1", created_at=NOW,
         expire_at=None, updated_at=NOW)
 

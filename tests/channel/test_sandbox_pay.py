@@ -158,3 +158,24 @@ async def test_sandbox_needs_a_key(mesh: ChannelMesh) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await mesh.channel.Pay(pay_request(order_id(), params=params))
         assert reason_of(refused.value) == "CHANNEL_CONFIG_INVALID", params
+
+
+async def test_the_sandbox_key_is_stored_encrypted(mesh: ChannelMesh) -> None:
+    from sqlalchemy import text
+
+    from paymesh.services.common import db
+
+    from . import KEY
+
+    pid = order_id()
+    await mesh.channel.Pay(pay_request(pid, "ALI_WAP"))
+    engine = db.open_engine(mesh.config.db_urls["channel"])
+    try:
+        async with engine.connect() as conn:
+            stored = (await conn.execute(text(
+                "SELECT key_sealed FROM sandbox_payment WHERE pay_order_id = :p"), {"p": pid})
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert stored.startswith("v1:")
+    assert KEY not in stored

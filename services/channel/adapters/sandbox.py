@@ -50,6 +50,7 @@ from paymesh.services.channel.delivery import CallbackDelivery
 from paymesh.services.channel.models import SandboxPayment, SandboxState
 from paymesh.services.channel.repository import SandboxBook
 from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
+from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.waycodes import BARCODE_WAY_CODES, QR_WAY_CODES
 
 DECLINED_SUFFIX = "0002"
@@ -86,8 +87,9 @@ class SandboxAdapter:
     if_code = "sandbox"
 
     def __init__(self, book: SandboxBook, delivery: CallbackDelivery, public_url: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 box: SecretBox, clock: Callable[[], float] = time.time) -> None:
         self._book = book
+        self._box = box
         self._delivery = delivery
         self._public_url = public_url.rstrip("/")
         self._clock = clock
@@ -113,7 +115,8 @@ class SandboxAdapter:
         booked = await self._book.add_once(SandboxPayment(
             token=secrets.token_urlsafe(24), pay_order_id=order.pay_order_id,
             amount=order.amount, currency=(order.currency or "cny").lower(),
-            subject=order.subject[:256], way_code=order.way_code, notify_url=notify_url, key=key,
+            subject=order.subject[:256], way_code=order.way_code, notify_url=notify_url,
+            key_sealed=self._box.seal(key, _key_context(order.pay_order_id)),
             state=state.value, channel_order_no=_channel_order_no(now), created_at=now,
             expire_at=_utc(order.expire_at) if order.expire_at > 0 else None, updated_at=now))
         if booked.amount != order.amount or booked.way_code != order.way_code:
@@ -228,11 +231,17 @@ class SandboxAdapter:
             "timestamp": str(int(self._clock() * 1000)),
             "nonce": secrets.token_hex(16),
         }
-        fields["sign"] = sign(fields, payment.key)
+        key = self._box.open(payment.key_sealed, _key_context(payment.pay_order_id))
+        fields["sign"] = sign(fields, key)
         return fields
 
     def _now(self) -> datetime:
         return _utc(self._clock())
+
+
+def _key_context(pay_order_id: str) -> str:
+    """What a sealed sandbox key is bound to: its payment."""
+    return f"sandbox-key:{pay_order_id}"
 
 
 def _key(params: Mapping[str, Any]) -> str:

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(256), nullable=False),
         sa.Column("way_code", sa.String(32), nullable=False),
         sa.Column("notify_url", sa.String(1024), nullable=False),
-        sa.Column("key", sa.String(256), nullable=False),
+        sa.Column("key_sealed", sa.String(512), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("channel_order_no", sa.String(32), nullable=False),
         sa.Column("created_at", _TIME, nullable=False),
