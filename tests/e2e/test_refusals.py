@@ -179,3 +179,13 @@ async def test_malformed_bodies_get_the_envelope(mesh: RunningMesh, http: httpx.
     assert envelope["code"] == 11
     assert expected in envelope["msg"]
     assert order_count(mesh) == before
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/pay/unifiedOrder"),
+                                              ("POST", "/api/pay/nothing")])
+async def test_unknown_endpoint_gets_the_envelope(mesh: RunningMesh, http: httpx.AsyncClient,
+                                                  method: str, path: str) -> None:
+    answer = await http.request(method, mesh.rest_url + path)
+    assert answer.status_code == 404
+    assert answer.json()["code"] == 11
+    assert "no such endpoint" in answer.json()["msg"]
