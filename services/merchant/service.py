@@ -7,17 +7,10 @@ follow (through WatchConfigChanges) to drop the pay contexts they cache.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
 import json
 import logging
-import re
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -27,11 +20,11 @@ from paymesh.services.common import ids
 from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
 from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.sharedstate import SharedState
-from paymesh.services.common.waycodes import IF_CODES, WAY_CODES
+from paymesh.services.common.waycodes import WAY_CODES
+from paymesh.services.merchant.changes import ConfigChange, ConfigChangeFeed
 from paymesh.services.merchant.models import (
     STATE_ACTIVE,
     STATE_DISABLED,
-    STATES,
     App,
     ChannelConfig,
     Merchant,
@@ -39,17 +32,24 @@ from paymesh.services.merchant.models import (
     utc_now,
 )
 from paymesh.services.merchant.repository import MerchantRepository
+from paymesh.services.merchant.validation import (
+    SANDBOX,
+    check_if_code,
+    check_state,
+    decode_cursor,
+    encode_cursor,
+    parse_channel_params,
+    parse_contact,
+    parse_fee_rate,
+    parse_name,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CHANGES_TOPIC = "config-changes"
-SANDBOX = "sandbox"
 DEFAULT_APP_NAME = "default"
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 _WRITE_ATTEMPTS = 5  # generated ids clash on a primary key only rarely; retry with new ones
-_READY_TIMEOUT = 10.0
-_FEE_RATE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,6 @@ class PayContext:
     passages: list[ResolvedPassage]
 
 
-@dataclass(frozen=True)
-class ConfigChange:
-    """A committed change; an empty app_id means every app of the merchant."""
-
-    app_id: str
-    mch_no: str
-
-
 class MerchantService:
     """Merchants, apps, channel configs and passages, with secrets sealed at rest."""
 
@@ -119,13 +111,12 @@ class MerchantService:
                  shared: SharedState) -> None:
         self._sessions = sessions
         self._box = box
-        self._shared = shared
-        self._stopping = asyncio.Event()
+        self._changes = ConfigChangeFeed(shared)
 
     # merchants
 
     async def create_merchant(self, name: str, contact: str) -> NewMerchant:
-        name, contact = _name(name), _contact(contact)
+        name, contact = parse_name(name), parse_contact(contact)
 
         async def work(repo: MerchantRepository) -> NewMerchant:
             now = utc_now()
@@ -138,7 +129,7 @@ class MerchantService:
             return NewMerchant(merchant, app)
 
         created = await self._write(work)
-        await self._announce(ConfigChange("", created.merchant.mch_no))
+        await self._changes.announce(ConfigChange("", created.merchant.mch_no))
         return created
 
     async def get_merchant(self, mch_no: str) -> Merchant:
@@ -150,15 +141,15 @@ class MerchantService:
             page_size = DEFAULT_PAGE_SIZE
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgument("page.page_size", f"page_size must be 1..{MAX_PAGE_SIZE}")
-        after = _decode_cursor(page_token) if page_token else None
+        after = decode_cursor(page_token) if page_token else None
         async with self._sessions.begin() as session:
             rows = await MerchantRepository(session).merchants_page(page_size + 1, after)
         page, has_more = rows[:page_size], len(rows) > page_size
-        token = _encode_cursor(page[-1].created_at, page[-1].mch_no) if has_more else ""
+        token = encode_cursor(page[-1].created_at, page[-1].mch_no) if has_more else ""
         return MerchantPage(page, token, has_more)
 
     async def set_merchant_state(self, mch_no: str, state: int) -> Merchant:
-        _check_state(state)
+        check_state(state)
 
         async def work(repo: MerchantRepository) -> Merchant:
             merchant = await _merchant(repo, mch_no)
@@ -166,14 +157,14 @@ class MerchantService:
             return merchant
 
         merchant = await self._write(work)
-        await self._announce(ConfigChange("", merchant.mch_no))
+        await self._changes.announce(ConfigChange("", merchant.mch_no))
         return merchant
 
     # apps
 
     async def create_app(self, mch_no: str, name: str,
                          allow_private_notify_url: bool) -> AppWithSecret:
-        name = _name(name)
+        name = parse_name(name)
 
         async def work(repo: MerchantRepository) -> AppWithSecret:
             await _merchant(repo, mch_no)
@@ -182,7 +173,7 @@ class MerchantService:
             return made
 
         created = await self._write(work)
-        await self._announce(ConfigChange(created.app.app_id, mch_no))
+        await self._changes.announce(ConfigChange(created.app.app_id, mch_no))
         return created
 
     async def get_app(self, app_id: str) -> App:
@@ -196,7 +187,7 @@ class MerchantService:
             return await repo.apps_of(mch_no)
 
     async def set_app_state(self, app_id: str, state: int) -> App:
-        _check_state(state)
+        check_state(state)
 
         async def work(repo: MerchantRepository) -> App:
             app = await _app(repo, app_id)
@@ -204,7 +195,7 @@ class MerchantService:
             return app
 
         app = await self._write(work)
-        await self._announce(ConfigChange(app.app_id, app.mch_no))
+        await self._changes.announce(ConfigChange(app.app_id, app.mch_no))
         return app
 
     async def rotate_app_secret(self, app_id: str) -> AppWithSecret:
@@ -215,16 +206,16 @@ class MerchantService:
             return AppWithSecret(app, secret)
 
         rotated = await self._write(work)
-        await self._announce(ConfigChange(app_id, rotated.app.mch_no))
+        await self._changes.announce(ConfigChange(app_id, rotated.app.mch_no))
         return rotated
 
     # channel configs and passages
 
     async def put_channel_config(self, app_id: str, if_code: str, params_json: str,
                                  state: int) -> ChannelConfigView:
-        _check_if_code(if_code, "if_code")
-        _check_state(state)
-        params = _channel_params(if_code, params_json)
+        check_if_code(if_code, "if_code")
+        check_state(state)
+        params = parse_channel_params(if_code, params_json)
 
         async def work(repo: MerchantRepository) -> tuple[ChannelConfigView, str]:
             app = await _app(repo, app_id)
@@ -239,7 +230,7 @@ class MerchantService:
             return ChannelConfigView(config, sorted(params)), app.mch_no
 
         view, mch_no = await self._write(work)
-        await self._announce(ConfigChange(app_id, mch_no))
+        await self._changes.announce(ConfigChange(app_id, mch_no))
         return view
 
     async def list_channel_configs(self, app_id: str) -> list[ChannelConfigView]:
@@ -253,8 +244,8 @@ class MerchantService:
                               state: int) -> PayPassage:
         if way_code not in WAY_CODES:
             raise InvalidArgument("way_code", f"unknown wayCode {way_code!r}")
-        _check_if_code(if_code, "if_code")
-        _check_state(state)
+        check_if_code(if_code, "if_code")
+        check_state(state)
         rate = parse_fee_rate(fee_rate)
 
         async def work(repo: MerchantRepository) -> tuple[PayPassage, str]:
@@ -265,7 +256,7 @@ class MerchantService:
                         "CHANNEL_CONFIG_NOT_FOUND",
                         f"app {app_id} has no {if_code} channel config: put one first",
                         field="if_code")
-                params = _channel_params(SANDBOX, "")
+                params = parse_channel_params(SANDBOX, "")
                 repo.add(ChannelConfig(app_id=app_id, if_code=SANDBOX, state=STATE_ACTIVE,
                                        params_sealed=self._seal_params(app_id, SANDBOX, params),
                                        updated_at=utc_now()))
@@ -279,7 +270,7 @@ class MerchantService:
             return passage, app.mch_no
 
         passage, mch_no = await self._write(work)
-        await self._announce(ConfigChange(app_id, mch_no))
+        await self._changes.announce(ConfigChange(app_id, mch_no))
         return passage
 
     async def list_pay_passages(self, app_id: str) -> Sequence[PayPassage]:
@@ -308,45 +299,14 @@ class MerchantService:
         secret = self._box.open(app.secret_sealed, _app_context(app_id))
         return PayContext(app, merchant, secret, resolved)
 
-    async def watch_changes(self, on_ready: Callable[[], Awaitable[None]]
-                            ) -> AsyncIterator[ConfigChange]:
+    def watch_changes(self, on_ready: Callable[[], Awaitable[None]]
+                      ) -> AsyncIterator[ConfigChange]:
         """Every change committed from now on, by any replica, until the caller stops.
 
         ``on_ready`` is awaited once the subscription is live, so a watcher knows that nothing
         committed after that moment can be missed. The stream ends when ``end_watches`` is called.
         """
-        loop = asyncio.get_running_loop()
-        marker = secrets.token_hex(8)
-        messages = self._shared.subscribe(CHANGES_TOPIC)
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        pending = asyncio.ensure_future(anext(messages))
-        try:
-            deadline = loop.time() + _READY_TIMEOUT
-            while not pending.done():  # ping ourselves until the subscription hears something
-                if stopping.done():
-                    return
-                if loop.time() > deadline:
-                    raise RuntimeError("the config-changes subscription did not start")
-                await self._shared.publish(CHANGES_TOPIC, json.dumps({"ping": marker}))
-                await asyncio.wait({pending, stopping}, timeout=0.2,
-                                   return_when=asyncio.FIRST_COMPLETED)
-            await on_ready()
-            while True:
-                try:
-                    change = _parse_change(pending.result())
-                except StopAsyncIteration:
-                    return
-                if change is not None:
-                    yield change
-                pending = asyncio.ensure_future(anext(messages))
-                await asyncio.wait({pending, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if not pending.done():
-                    return
-        finally:
-            for task in (pending, stopping):
-                task.cancel()
-            await asyncio.gather(pending, stopping, return_exceptions=True)
-            await messages.aclose()  # type: ignore[attr-defined]
+        return self._changes.watch(on_ready)
 
     def end_watches(self) -> None:
         """Ends every change stream (and refuses new ones): the server is stopping.
@@ -354,7 +314,7 @@ class MerchantService:
         Streams never finish on their own, so without this they would hold the graceful drain
         for its whole grace period; watchers reconnect to another replica and drop their caches.
         """
-        self._stopping.set()
+        self._changes.end_watches()
 
     # internals
 
@@ -370,14 +330,6 @@ class MerchantService:
                 log.warning("key clash, retrying (attempt %d)", attempt)
         raise AssertionError("unreachable")
 
-    async def _announce(self, change: ConfigChange) -> None:
-        """Tells every watcher; the change is committed already, so a failure is only logged."""
-        message = json.dumps({"app_id": change.app_id, "mch_no": change.mch_no})
-        try:
-            await self._shared.publish(CHANGES_TOPIC, message)
-        except Exception:  # noqa: BLE001 - watchers reconnect and drop all on stream loss
-            log.exception("could not publish a config change for %s", change.mch_no)
-
     def _new_app(self, mch_no: str, name: str, allow_private: bool) -> AppWithSecret:
         app_id, secret = ids.app_id(), ids.app_secret()
         app = App(app_id=app_id, mch_no=mch_no, name=name, state=STATE_ACTIVE,
@@ -392,68 +344,6 @@ class MerchantService:
     def _open_params(self, config: ChannelConfig) -> str:
         return self._box.open(config.params_sealed,
                               f"channel-config:{config.app_id}:{config.if_code}")
-
-
-def parse_fee_rate(text: str) -> str:
-    """A fee rate as stored: plain decimal, 0 <= rate < 1, at most 6 places, normalized."""
-    text = text.strip() or "0"
-    if not _FEE_RATE.fullmatch(text):
-        raise InvalidArgument("fee_rate", f"fee_rate must be a decimal like 0.006, got {text!r}")
-    try:
-        rate = Decimal(text)
-    except InvalidOperation:
-        raise InvalidArgument("fee_rate", f"fee_rate {text!r} is not a decimal") from None
-    if not Decimal(0) <= rate < Decimal(1):
-        raise InvalidArgument("fee_rate", "fee_rate must be at least 0 and below 1")
-    if rate == 0:
-        return "0"
-    normal = rate.normalize()
-    if -int(normal.as_tuple().exponent) > 6:
-        raise InvalidArgument("fee_rate", "fee_rate has more than 6 decimal places")
-    return format(normal, "f")
-
-
-def _name(value: str) -> str:
-    value = value.strip()
-    if not 1 <= len(value) <= 64:
-        raise InvalidArgument("name", "name must be 1..64 characters")
-    return value
-
-
-def _contact(value: str) -> str:
-    value = value.strip()
-    if len(value) > 128:
-        raise InvalidArgument("contact", "contact must be at most 128 characters")
-    return value
-
-
-def _check_state(state: int) -> None:
-    if state not in STATES:
-        raise InvalidArgument("state", "state must be ACTIVE or DISABLED")
-
-
-def _check_if_code(if_code: str, field: str) -> None:
-    if if_code not in IF_CODES:
-        raise InvalidArgument(field, f"unknown ifCode {if_code!r}; one of {sorted(IF_CODES)}")
-
-
-def _channel_params(if_code: str, params_json: str) -> dict[str, object]:
-    """The parameters to seal; sandbox gets a generated signing key when none is given."""
-    params: dict[str, object] = {}
-    if params_json.strip():
-        try:
-            parsed = json.loads(params_json)
-        except ValueError:
-            raise InvalidArgument("params_json", "params_json is not valid JSON") from None
-        if not isinstance(parsed, dict):
-            raise InvalidArgument("params_json", "params_json must be a JSON object")
-        params = parsed
-    if if_code == SANDBOX:
-        if not params.get("key"):
-            params["key"] = secrets.token_urlsafe(32)
-    elif not params:
-        raise InvalidArgument("params_json", f"{if_code} needs its channel parameters")
-    return params
 
 
 def _app_context(app_id: str) -> str:
@@ -472,27 +362,3 @@ async def _app(repo: MerchantRepository, app_id: str) -> App:
     if app is None:
         raise NotFound("APP_NOT_FOUND", f"app {app_id!r} not found")
     return app
-
-
-def _encode_cursor(created_at: datetime, mch_no: str) -> str:
-    raw = json.dumps([created_at.isoformat(), mch_no]).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def _decode_cursor(token: str) -> tuple[datetime, str]:
-    try:
-        created_at, mch_no = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-        return datetime.fromisoformat(created_at), str(mch_no)
-    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
-        raise InvalidArgument("page.page_token", "page_token is not a valid cursor") from None
-
-
-def _parse_change(raw: str) -> ConfigChange | None:
-    """A change event, or None for pings and anything malformed."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or "mch_no" not in data:
-        return None
-    return ConfigChange(str(data.get("app_id", "")), str(data["mch_no"]))

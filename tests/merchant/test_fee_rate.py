@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paymesh.services.common.errors import InvalidArgument
-from paymesh.services.merchant.service import parse_fee_rate
+from paymesh.services.merchant.validation import parse_fee_rate
 
 
 @given(st.integers(min_value=0, max_value=999_999), st.integers(min_value=0, max_value=4))

@@ -1,0 +1,103 @@
+"""The merchant domain's field rules: pure checks and normalizations, no database, no gRPC.
+
+Each rule raises InvalidArgument naming the offending field, so the caller can map it to a status
+without knowing which rule failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from paymesh.services.common.errors import InvalidArgument
+from paymesh.services.common.waycodes import IF_CODES
+from paymesh.services.merchant.models import STATES
+
+SANDBOX = "sandbox"
+_FEE_RATE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def parse_fee_rate(text: str) -> str:
+    """A fee rate as stored: plain decimal, 0 <= rate < 1, at most 6 places, normalized."""
+    text = text.strip() or "0"
+    if not _FEE_RATE.fullmatch(text):
+        raise InvalidArgument("fee_rate", f"fee_rate must be a decimal like 0.006, got {text!r}")
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        raise InvalidArgument("fee_rate", f"fee_rate {text!r} is not a decimal") from None
+    if not Decimal(0) <= rate < Decimal(1):
+        raise InvalidArgument("fee_rate", "fee_rate must be at least 0 and below 1")
+    if rate == 0:
+        return "0"
+    normal = rate.normalize()
+    if -int(normal.as_tuple().exponent) > 6:
+        raise InvalidArgument("fee_rate", "fee_rate has more than 6 decimal places")
+    return format(normal, "f")
+
+
+def parse_name(value: str) -> str:
+    """A merchant or app name as stored: trimmed, 1..64 characters."""
+    value = value.strip()
+    if not 1 <= len(value) <= 64:
+        raise InvalidArgument("name", "name must be 1..64 characters")
+    return value
+
+
+def parse_contact(value: str) -> str:
+    """A merchant contact as stored: trimmed, at most 128 characters, may be empty."""
+    value = value.strip()
+    if len(value) > 128:
+        raise InvalidArgument("contact", "contact must be at most 128 characters")
+    return value
+
+
+def check_state(state: int) -> None:
+    """Refuses a stored state code other than ACTIVE or DISABLED."""
+    if state not in STATES:
+        raise InvalidArgument("state", "state must be ACTIVE or DISABLED")
+
+
+def check_if_code(if_code: str, field: str) -> None:
+    """Refuses an ifCode no channel implements, blaming ``field``."""
+    if if_code not in IF_CODES:
+        raise InvalidArgument(field, f"unknown ifCode {if_code!r}; one of {sorted(IF_CODES)}")
+
+
+def parse_channel_params(if_code: str, params_json: str) -> dict[str, object]:
+    """The parameters to seal; sandbox gets a generated signing key when none is given."""
+    params: dict[str, object] = {}
+    if params_json.strip():
+        try:
+            parsed = json.loads(params_json)
+        except ValueError:
+            raise InvalidArgument("params_json", "params_json is not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise InvalidArgument("params_json", "params_json must be a JSON object")
+        params = parsed
+    if if_code == SANDBOX:
+        if not params.get("key"):
+            params["key"] = secrets.token_urlsafe(32)
+    elif not params:
+        raise InvalidArgument("params_json", f"{if_code} needs its channel parameters")
+    return params
+
+
+def encode_cursor(created_at: datetime, mch_no: str) -> str:
+    """The opaque page token that resumes a merchant listing after this merchant."""
+    raw = json.dumps([created_at.isoformat(), mch_no]).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_cursor(token: str) -> tuple[datetime, str]:
+    """The position an ``encode_cursor`` token names; anything else is an invalid page token."""
+    try:
+        created_at, mch_no = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        return datetime.fromisoformat(created_at), str(mch_no)
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
+        raise InvalidArgument("page.page_token", "page_token is not a valid cursor") from None
