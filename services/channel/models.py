@@ -9,12 +9,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, String
-from sqlalchemy.dialects import mysql
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Microsecond precision on MariaDB too (its DATETIME defaults to whole seconds).
-UtcDateTime = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+from paymesh.services.common.db import UtcDateTime
 
 
 class Base(DeclarativeBase):

@@ -6,6 +6,7 @@ and migrations serve both.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,36 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent
-# Naive UTC with millisecond precision on every backend (MariaDB's DATETIME drops fractions).
-UtcDateTime = DateTime().with_variant(mysql.DATETIME(fsp=3), "mysql", "mariadb")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database, microseconds kept on MySQL too."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

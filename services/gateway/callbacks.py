@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common.db import utc_now
 from paymesh.services.common.errors import NotFound
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.models import PayOrderState as St
 from paymesh.services.gateway.pay_context import PayContextCache
-from paymesh.services.gateway.repository import PayOrderRepository, utcnow
+from paymesh.services.gateway.repository import PayOrderRepository
 
 log = logging.getLogger(__name__)
 S = channel_pb2.ChannelState
@@ -71,7 +72,7 @@ class CallbackIntake:
         channel_no = verdict.channel_order_no or None
         if verdict.channel_state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
             moved = await self._orders.transition(
-                pay_order_id, [St.INIT, St.PAYING], state=St.SUCCESS, success_at=utcnow(),
+                pay_order_id, [St.INIT, St.PAYING], state=St.SUCCESS, success_at=utc_now(),
                 channel_order_no=channel_no, err_code=None, err_msg=None)
             if not moved and await self._orders.transition(
                     pay_order_id, [St.CLOSED, St.FAIL, St.CANCEL], late_success=True,

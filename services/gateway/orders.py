@@ -11,13 +11,14 @@ import logging
 from datetime import datetime, timedelta
 
 from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common.db import utc_now
 from paymesh.services.common.ids import SnowflakeIds
 from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
 from paymesh.services.gateway.fees import merchant_fee
 from paymesh.services.gateway.models import PayOrder, PayOrderState
 from paymesh.services.gateway.pay_context import PayContext
 from paymesh.services.gateway.protocol import business_error
-from paymesh.services.gateway.repository import PayOrderRepository, utcnow
+from paymesh.services.gateway.repository import PayOrderRepository
 from paymesh.services.gateway.validation import (
     DEFAULT_EXPIRY_SECONDS,
     Params,
@@ -43,7 +44,7 @@ _SAME_ORDER_FIELDS = (
 def epoch_ms(moment: datetime | None) -> int | None:
     if moment is None:
         return None
-    return int((moment - datetime(1970, 1, 1)).total_seconds() * 1000)
+    return int(moment.timestamp() * 1000)
 
 
 def query_data(order: PayOrder) -> dict[str, object]:
@@ -104,7 +105,7 @@ class PayOrders:
 
     def _new_order(self, fields: UnifiedOrderFields, context: PayContext, if_code: str,
                    fee_rate: str, source_ip: str | None) -> PayOrder:
-        now = utcnow()
+        now = utc_now()
         lifetime = fields.expired_seconds or DEFAULT_EXPIRY_SECONDS
         return PayOrder(
             pay_order_id=f"P{self._ids.next()}", mch_no=context.mch_no, app_id=context.app_id,
@@ -143,7 +144,7 @@ class PayOrders:
         elif answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
             await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.SUCCESS,
                                           pay_data_type=answer.pay_data_type or "none",
-                                          success_at=utcnow(), **common)
+                                          success_at=utc_now(), **common)
         elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
             await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.FAIL,
                                           **common)

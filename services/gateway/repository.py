@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paymesh.services.common.db import sessions
+from paymesh.services.common.db import sessions, utc_now
 from paymesh.services.gateway.models import PayOrder
-
-
-def utcnow() -> datetime:
-    """Naive UTC, as stored (MariaDB DATETIME has no zone)."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class PayOrderRepository:
@@ -56,7 +49,7 @@ class PayOrderRepository:
 
         Returns True when this call moved the order; False when its state had already changed.
         """
-        changes["updated_at"] = utcnow()
+        changes["updated_at"] = utc_now()
         statement = (update(PayOrder)
                      .where(PayOrder.pay_order_id == pay_order_id,
                             PayOrder.state.in_(list(allowed_from)))

@@ -6,44 +6,16 @@ both backends, so the newest-first cursor of the merchant list is stable.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, SmallInteger, String, Text
-from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Boolean, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+
+from paymesh.services.common.db import UtcDateTime, utc_now
 
 STATE_ACTIVE = 1
 STATE_DISABLED = 0
 STATES = (STATE_ACTIVE, STATE_DISABLED)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC (microsecond precision on MySQL too) and reads back aware UTC."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> Any:
-        if dialect.name in ("mysql", "mariadb"):
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
-        return dialect.type_descriptor(DateTime())
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

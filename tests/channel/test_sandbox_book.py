@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 
 from paymesh.services.channel.models import SandboxPayment, SandboxState
 from paymesh.services.channel.repository import SandboxBook
 from paymesh.services.common import db
 from paymesh.services.common.config import MeshConfig
 
-NOW = datetime(2024, 5, 1, 12, 0, 0, 123456)
+NOW = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def payment(token: str, pay_order_id: str) -> SandboxPayment:

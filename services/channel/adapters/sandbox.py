@@ -316,4 +316,4 @@ def _channel_order_no(now: datetime) -> str:
 
 def _utc(epoch_seconds: float) -> datetime:
     """Naive UTC, as the book stores times."""
-    return datetime.fromtimestamp(epoch_seconds, UTC).replace(tzinfo=None)
+    return datetime.fromtimestamp(epoch_seconds, UTC)
