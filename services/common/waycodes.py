@@ -14,7 +14,11 @@ WAY_CODES = frozenset({
     "YSF_BAR", "YSF_JSAPI",
     "UP_APP", "UP_WAP", "UP_QR", "UP_BAR", "UP_B2B", "UP_PC", "UP_JSAPI",
     "PP_PC",
+    "STRIPE_CARD",
 })
+
+# Card payments through Stripe for international merchants; the only wayCode not in JeePay.
+STRIPE_WAY_CODES = frozenset({"STRIPE_CARD"})
 
 # Channel interface codes (ifCode). sandbox is paymesh's built-in test channel.
 IF_CODES = frozenset({"sandbox", "wxpay", "alipay", "ysfpay", "stripe"})

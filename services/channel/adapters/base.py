@@ -38,6 +38,7 @@ class PaymentOrder:
     client_ip: str = ""
     expire_at: int = 0
     channel_extra: str = ""
+    return_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,37 @@ class CloseResult:
     state: ChannelState
     err_code: str = ""
     err_msg: str = ""
+
+
+@dataclass(frozen=True)
+class RefundOrder:
+    """A refund of a successful payment. Amounts in fen; refund_amount ≤ pay_amount."""
+
+    pay_order_id: str
+    refund_order_id: str
+    pay_amount: int
+    refund_amount: int
+    currency: str
+    channel_order_no: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """The channel's view of a refund: CONFIRM_SUCCESS, WAITING, CONFIRM_FAIL or UNKNOWN."""
+
+    state: ChannelState
+    channel_refund_no: str = ""
+    refund_amount: int = 0
+    err_code: str = ""
+    err_msg: str = ""
+
+
+class CallbackKind(enum.Enum):
+    """What a callback reports; names match the proto's ``CALLBACK_KIND_*``."""
+
+    PAY = "PAY"
+    REFUND = "REFUND"
 
 
 @dataclass(frozen=True)
@@ -104,6 +136,19 @@ class CallbackResult:
     state: ChannelState | None = None
     err_code: str = ""
     err_msg: str = ""
+    kind: CallbackKind | None = None
+    refund_order_id: str = ""
+    channel_refund_no: str = ""
+    refund_amount: int = 0
+
+
+@dataclass(frozen=True)
+class CallbackIdentity:
+    """The order an unverified callback claims to be about."""
+
+    kind: CallbackKind
+    pay_order_id: str = ""
+    refund_order_id: str = ""
 
 
 class ChannelAdapter(Protocol):
@@ -124,6 +169,23 @@ class ChannelAdapter(Protocol):
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
                               ) -> CallbackResult:
         """Checks a callback's authenticity and says what it reports; never raises on bad input."""
+
+    async def identify_callback(self, callback: Callback) -> CallbackIdentity | None:
+        """Which order an unverified callback names (per-account callback URLs, e.g. Stripe).
+
+        Needs no parameters and trusts nothing; None when the body names no order.
+        """
+
+    async def cancel(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+        """Reverses a barcode payment (cancelled, or refunded at the channel if it went through)."""
+
+    async def refund(self, params: Mapping[str, Any], refund: RefundOrder,
+                     notify_url: str) -> RefundResult:
+        """Asks the channel to refund; idempotent on the refund order id."""
+
+    async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
+                           refund_order_id: str) -> RefundResult:
+        """Asks the channel for the refund's current state."""
 
 
 def parse_channel_params(text: str) -> dict[str, Any]:

@@ -17,15 +17,24 @@ class ChannelState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANNEL_STATE_WAITING: _ClassVar[ChannelState]
     CHANNEL_STATE_UNKNOWN: _ClassVar[ChannelState]
     CHANNEL_STATE_SYS_ERROR: _ClassVar[ChannelState]
+
+class CallbackKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CALLBACK_KIND_UNSPECIFIED: _ClassVar[CallbackKind]
+    CALLBACK_KIND_PAY: _ClassVar[CallbackKind]
+    CALLBACK_KIND_REFUND: _ClassVar[CallbackKind]
 CHANNEL_STATE_UNSPECIFIED: ChannelState
 CHANNEL_STATE_CONFIRM_SUCCESS: ChannelState
 CHANNEL_STATE_CONFIRM_FAIL: ChannelState
 CHANNEL_STATE_WAITING: ChannelState
 CHANNEL_STATE_UNKNOWN: ChannelState
 CHANNEL_STATE_SYS_ERROR: ChannelState
+CALLBACK_KIND_UNSPECIFIED: CallbackKind
+CALLBACK_KIND_PAY: CallbackKind
+CALLBACK_KIND_REFUND: CallbackKind
 
 class PaymentOrder(_message.Message):
-    __slots__ = ("pay_order_id", "way_code", "amount", "currency", "subject", "body", "client_ip", "expire_at", "channel_extra")
+    __slots__ = ("pay_order_id", "way_code", "amount", "currency", "subject", "body", "client_ip", "expire_at", "channel_extra", "return_url")
     PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     WAY_CODE_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +44,7 @@ class PaymentOrder(_message.Message):
     CLIENT_IP_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_AT_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_EXTRA_FIELD_NUMBER: _ClassVar[int]
+    RETURN_URL_FIELD_NUMBER: _ClassVar[int]
     pay_order_id: str
     way_code: str
     amount: int
@@ -44,7 +54,8 @@ class PaymentOrder(_message.Message):
     client_ip: str
     expire_at: int
     channel_extra: str
-    def __init__(self, pay_order_id: _Optional[str] = ..., way_code: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., client_ip: _Optional[str] = ..., expire_at: _Optional[int] = ..., channel_extra: _Optional[str] = ...) -> None: ...
+    return_url: str
+    def __init__(self, pay_order_id: _Optional[str] = ..., way_code: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., subject: _Optional[str] = ..., body: _Optional[str] = ..., client_ip: _Optional[str] = ..., expire_at: _Optional[int] = ..., channel_extra: _Optional[str] = ..., return_url: _Optional[str] = ...) -> None: ...
 
 class PayRequest(_message.Message):
     __slots__ = ("if_code", "channel_params_json", "order", "notify_url")
@@ -139,7 +150,7 @@ class VerifyCallbackRequest(_message.Message):
     def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., headers: _Optional[_Iterable[_Union[HttpHeader, _Mapping]]] = ..., body: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
 
 class VerifyCallbackResponse(_message.Message):
-    __slots__ = ("verified", "reject_reason", "pay_order_id", "channel_order_no", "amount", "currency", "channel_state", "err_code", "err_msg", "ack_ok", "ack_retry")
+    __slots__ = ("verified", "reject_reason", "pay_order_id", "channel_order_no", "amount", "currency", "channel_state", "err_code", "err_msg", "ack_ok", "ack_retry", "kind", "refund_order_id", "channel_refund_no", "refund_amount")
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
     REJECT_REASON_FIELD_NUMBER: _ClassVar[int]
     PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +162,10 @@ class VerifyCallbackResponse(_message.Message):
     ERR_MSG_FIELD_NUMBER: _ClassVar[int]
     ACK_OK_FIELD_NUMBER: _ClassVar[int]
     ACK_RETRY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFUND_NO_FIELD_NUMBER: _ClassVar[int]
+    REFUND_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     verified: bool
     reject_reason: str
     pay_order_id: str
@@ -162,7 +177,115 @@ class VerifyCallbackResponse(_message.Message):
     err_msg: str
     ack_ok: AckReply
     ack_retry: AckReply
-    def __init__(self, verified: _Optional[bool] = ..., reject_reason: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., channel_state: _Optional[_Union[ChannelState, str]] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ..., ack_ok: _Optional[_Union[AckReply, _Mapping]] = ..., ack_retry: _Optional[_Union[AckReply, _Mapping]] = ...) -> None: ...
+    kind: CallbackKind
+    refund_order_id: str
+    channel_refund_no: str
+    refund_amount: int
+    def __init__(self, verified: _Optional[bool] = ..., reject_reason: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., channel_state: _Optional[_Union[ChannelState, str]] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ..., ack_ok: _Optional[_Union[AckReply, _Mapping]] = ..., ack_retry: _Optional[_Union[AckReply, _Mapping]] = ..., kind: _Optional[_Union[CallbackKind, str]] = ..., refund_order_id: _Optional[str] = ..., channel_refund_no: _Optional[str] = ..., refund_amount: _Optional[int] = ...) -> None: ...
+
+class IdentifyCallbackRequest(_message.Message):
+    __slots__ = ("if_code", "headers", "body", "content_type")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    headers: _containers.RepeatedCompositeFieldContainer[HttpHeader]
+    body: bytes
+    content_type: str
+    def __init__(self, if_code: _Optional[str] = ..., headers: _Optional[_Iterable[_Union[HttpHeader, _Mapping]]] = ..., body: _Optional[bytes] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class IdentifyCallbackResponse(_message.Message):
+    __slots__ = ("kind", "pay_order_id", "refund_order_id")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    kind: CallbackKind
+    pay_order_id: str
+    refund_order_id: str
+    def __init__(self, kind: _Optional[_Union[CallbackKind, str]] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ...) -> None: ...
+
+class CancelPaymentRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    pay_order_id: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ...) -> None: ...
+
+class CancelPaymentResponse(_message.Message):
+    __slots__ = ("channel_state", "err_code", "err_msg")
+    CHANNEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    channel_state: ChannelState
+    err_code: str
+    err_msg: str
+    def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
+
+class RefundRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id", "channel_order_no", "refund_order_id", "pay_amount", "refund_amount", "currency", "reason", "notify_url")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAY_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFUND_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTIFY_URL_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    pay_order_id: str
+    channel_order_no: str
+    refund_order_id: str
+    pay_amount: int
+    refund_amount: int
+    currency: str
+    reason: str
+    notify_url: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., refund_order_id: _Optional[str] = ..., pay_amount: _Optional[int] = ..., refund_amount: _Optional[int] = ..., currency: _Optional[str] = ..., reason: _Optional[str] = ..., notify_url: _Optional[str] = ...) -> None: ...
+
+class RefundResponse(_message.Message):
+    __slots__ = ("channel_state", "channel_refund_no", "err_code", "err_msg")
+    CHANNEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFUND_NO_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    channel_state: ChannelState
+    channel_refund_no: str
+    err_code: str
+    err_msg: str
+    def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., channel_refund_no: _Optional[str] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
+
+class QueryRefundRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id", "refund_order_id")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    pay_order_id: str
+    refund_order_id: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ...) -> None: ...
+
+class QueryRefundResponse(_message.Message):
+    __slots__ = ("channel_state", "channel_refund_no", "refund_amount", "err_code", "err_msg")
+    CHANNEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFUND_NO_FIELD_NUMBER: _ClassVar[int]
+    REFUND_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    ERR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERR_MSG_FIELD_NUMBER: _ClassVar[int]
+    channel_state: ChannelState
+    channel_refund_no: str
+    refund_amount: int
+    err_code: str
+    err_msg: str
+    def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., channel_refund_no: _Optional[str] = ..., refund_amount: _Optional[int] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
 
 class AckReply(_message.Message):
     __slots__ = ("status", "content_type", "body")

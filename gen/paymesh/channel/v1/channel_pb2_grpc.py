@@ -55,6 +55,26 @@ class ChannelServiceStub:
                 request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.VerifyCallbackRequest.SerializeToString,
                 response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.VerifyCallbackResponse.FromString,
                 _registered_method=True)
+        self.IdentifyCallback = channel.unary_unary(
+                '/paymesh.channel.v1.ChannelService/IdentifyCallback',
+                request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackRequest.SerializeToString,
+                response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackResponse.FromString,
+                _registered_method=True)
+        self.CancelPayment = channel.unary_unary(
+                '/paymesh.channel.v1.ChannelService/CancelPayment',
+                request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.CancelPaymentRequest.SerializeToString,
+                response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.CancelPaymentResponse.FromString,
+                _registered_method=True)
+        self.Refund = channel.unary_unary(
+                '/paymesh.channel.v1.ChannelService/Refund',
+                request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.RefundRequest.SerializeToString,
+                response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.RefundResponse.FromString,
+                _registered_method=True)
+        self.QueryRefund = channel.unary_unary(
+                '/paymesh.channel.v1.ChannelService/QueryRefund',
+                request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundRequest.SerializeToString,
+                response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundResponse.FromString,
+                _registered_method=True)
 
 
 class ChannelServiceServicer:
@@ -89,6 +109,36 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IdentifyCallback(self, request, context):
+        """Reads which order an unverified callback names, for channels whose callback URL is one per
+        account (Stripe webhooks) rather than one per order. Nothing is trusted until VerifyCallback.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelPayment(self, request, context):
+        """Reverses a barcode payment the payer has not confirmed (撤销): cancelled at the channel, or
+        refunded there when it had already succeeded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Refund(self, request, context):
+        """Asks the channel to refund part or all of a successful payment; idempotent on the refund id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryRefund(self, request, context):
+        """Asks the channel for a refund's current state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +161,26 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.VerifyCallback,
                     request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.VerifyCallbackRequest.FromString,
                     response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.VerifyCallbackResponse.SerializeToString,
+            ),
+            'IdentifyCallback': grpc.unary_unary_rpc_method_handler(
+                    servicer.IdentifyCallback,
+                    request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackRequest.FromString,
+                    response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackResponse.SerializeToString,
+            ),
+            'CancelPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPayment,
+                    request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.CancelPaymentRequest.FromString,
+                    response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.CancelPaymentResponse.SerializeToString,
+            ),
+            'Refund': grpc.unary_unary_rpc_method_handler(
+                    servicer.Refund,
+                    request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.RefundRequest.FromString,
+                    response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.RefundResponse.SerializeToString,
+            ),
+            'QueryRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryRefund,
+                    request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundRequest.FromString,
+                    response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +292,114 @@ class ChannelService:
             '/paymesh.channel.v1.ChannelService/VerifyCallback',
             paymesh_dot_channel_dot_v1_dot_channel__pb2.VerifyCallbackRequest.SerializeToString,
             paymesh_dot_channel_dot_v1_dot_channel__pb2.VerifyCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IdentifyCallback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.channel.v1.ChannelService/IdentifyCallback',
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackRequest.SerializeToString,
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.channel.v1.ChannelService/CancelPayment',
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.CancelPaymentRequest.SerializeToString,
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.CancelPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Refund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.channel.v1.ChannelService/Refund',
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.RefundRequest.SerializeToString,
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.RefundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.channel.v1.ChannelService/QueryRefund',
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundRequest.SerializeToString,
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,18 @@ class ChannelServiceStub:
     """Asks the channel to close an unpaid payment."""
     VerifyCallback: _grpc.UnaryUnaryMultiCallable[_channel_pb2.VerifyCallbackRequest, _channel_pb2.VerifyCallbackResponse]
     """Verifies a channel callback from its raw bytes and says what it reports and how to answer it."""
+    IdentifyCallback: _grpc.UnaryUnaryMultiCallable[_channel_pb2.IdentifyCallbackRequest, _channel_pb2.IdentifyCallbackResponse]
+    """Reads which order an unverified callback names, for channels whose callback URL is one per
+    account (Stripe webhooks) rather than one per order. Nothing is trusted until VerifyCallback.
+    """
+    CancelPayment: _grpc.UnaryUnaryMultiCallable[_channel_pb2.CancelPaymentRequest, _channel_pb2.CancelPaymentResponse]
+    """Reverses a barcode payment the payer has not confirmed (撤销): cancelled at the channel, or
+    refunded there when it had already succeeded.
+    """
+    Refund: _grpc.UnaryUnaryMultiCallable[_channel_pb2.RefundRequest, _channel_pb2.RefundResponse]
+    """Asks the channel to refund part or all of a successful payment; idempotent on the refund id."""
+    QueryRefund: _grpc.UnaryUnaryMultiCallable[_channel_pb2.QueryRefundRequest, _channel_pb2.QueryRefundResponse]
+    """Asks the channel for a refund's current state."""
 
 @_typing.type_check_only
 class ChannelServiceAsyncStub(ChannelServiceStub):
@@ -55,6 +67,18 @@ class ChannelServiceAsyncStub(ChannelServiceStub):
     """Asks the channel to close an unpaid payment."""
     VerifyCallback: _aio.UnaryUnaryMultiCallable[_channel_pb2.VerifyCallbackRequest, _channel_pb2.VerifyCallbackResponse]  # type: ignore[assignment]
     """Verifies a channel callback from its raw bytes and says what it reports and how to answer it."""
+    IdentifyCallback: _aio.UnaryUnaryMultiCallable[_channel_pb2.IdentifyCallbackRequest, _channel_pb2.IdentifyCallbackResponse]  # type: ignore[assignment]
+    """Reads which order an unverified callback names, for channels whose callback URL is one per
+    account (Stripe webhooks) rather than one per order. Nothing is trusted until VerifyCallback.
+    """
+    CancelPayment: _aio.UnaryUnaryMultiCallable[_channel_pb2.CancelPaymentRequest, _channel_pb2.CancelPaymentResponse]  # type: ignore[assignment]
+    """Reverses a barcode payment the payer has not confirmed (撤销): cancelled at the channel, or
+    refunded there when it had already succeeded.
+    """
+    Refund: _aio.UnaryUnaryMultiCallable[_channel_pb2.RefundRequest, _channel_pb2.RefundResponse]  # type: ignore[assignment]
+    """Asks the channel to refund part or all of a successful payment; idempotent on the refund id."""
+    QueryRefund: _aio.UnaryUnaryMultiCallable[_channel_pb2.QueryRefundRequest, _channel_pb2.QueryRefundResponse]  # type: ignore[assignment]
+    """Asks the channel for a refund's current state."""
 
 class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
     """Stateless channel adapters: every call carries the channel parameters it needs."""
@@ -90,6 +114,42 @@ class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_channel_pb2.VerifyCallbackResponse, _abc.Awaitable[_channel_pb2.VerifyCallbackResponse]]:
         """Verifies a channel callback from its raw bytes and says what it reports and how to answer it."""
+
+    @_abc_1.abstractmethod
+    def IdentifyCallback(
+        self,
+        request: _channel_pb2.IdentifyCallbackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_pb2.IdentifyCallbackResponse, _abc.Awaitable[_channel_pb2.IdentifyCallbackResponse]]:
+        """Reads which order an unverified callback names, for channels whose callback URL is one per
+        account (Stripe webhooks) rather than one per order. Nothing is trusted until VerifyCallback.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelPayment(
+        self,
+        request: _channel_pb2.CancelPaymentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_pb2.CancelPaymentResponse, _abc.Awaitable[_channel_pb2.CancelPaymentResponse]]:
+        """Reverses a barcode payment the payer has not confirmed (撤销): cancelled at the channel, or
+        refunded there when it had already succeeded.
+        """
+
+    @_abc_1.abstractmethod
+    def Refund(
+        self,
+        request: _channel_pb2.RefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_pb2.RefundResponse, _abc.Awaitable[_channel_pb2.RefundResponse]]:
+        """Asks the channel to refund part or all of a successful payment; idempotent on the refund id."""
+
+    @_abc_1.abstractmethod
+    def QueryRefund(
+        self,
+        request: _channel_pb2.QueryRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_pb2.QueryRefundResponse, _abc.Awaitable[_channel_pb2.QueryRefundResponse]]:
+        """Asks the channel for a refund's current state."""
 
 def add_ChannelServiceServicer_to_server(servicer: ChannelServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
