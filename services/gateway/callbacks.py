@@ -29,8 +29,14 @@ S = channel_pb2.ChannelState
 class Reply:
     """The HTTP answer the channel expects."""
 
+    status: int
     content_type: str
     body: bytes
+
+
+def _reply(ack: channel_pb2.AckReply, default_status: int, default_body: bytes) -> Reply:
+    return Reply(ack.status or default_status, ack.content_type or "text/plain",
+                 ack.body if ack.status else default_body)
 
 
 class CallbackIntake:
@@ -55,8 +61,7 @@ class CallbackIntake:
         verdict = await self._channels.verify_callback(channel_pb2.VerifyCallbackRequest(
             if_code=if_code, channel_params_json=params, body=body, content_type=content_type,
             headers=[channel_pb2.HttpHeader(name=k, value=v) for k, v in headers]))
-        retry = Reply(verdict.ack_retry.content_type or "text/plain",
-                      verdict.ack_retry.body or b"fail")
+        retry = _reply(verdict.ack_retry, 400, b"fail")
         if not verdict.verified:
             log.warning("callback for %s refused: %s", pay_order_id, verdict.reject_reason)
             return retry
@@ -64,8 +69,23 @@ class CallbackIntake:
         if mismatch:
             log.warning("callback for %s refused: %s", pay_order_id, mismatch)
             return retry
+        if verdict.kind == channel_pb2.CALLBACK_KIND_REFUND:
+            # Refund outcomes are taken from the refund flow; until it asks, have it retried.
+            log.info("refund callback for %s left for the channel to retry", pay_order_id)
+            return retry
         await self._apply(order.pay_order_id, verdict)
-        return Reply(verdict.ack_ok.content_type or "text/plain", verdict.ack_ok.body)
+        return _reply(verdict.ack_ok, 200, b"success")
+
+    async def account_notify(self, if_code: str, headers: Iterable[tuple[str, str]],
+                             content_type: str, body: bytes) -> Reply:
+        """A callback sent to one URL per channel account: find its order, then as above."""
+        headers = list(headers)
+        identity = await self._channels.identify_callback(channel_pb2.IdentifyCallbackRequest(
+            if_code=if_code, body=body, content_type=content_type,
+            headers=[channel_pb2.HttpHeader(name=k, value=v) for k, v in headers]))
+        if not identity.pay_order_id:
+            raise NotFound("ORDER_NOT_FOUND", f"the {if_code} callback names no order")
+        return await self.pay_notify(if_code, identity.pay_order_id, headers, content_type, body)
 
     async def _apply(self, pay_order_id: str, verdict: channel_pb2.VerifyCallbackResponse
                      ) -> None:

@@ -70,6 +70,10 @@ class ChannelCalls:
         return ChannelAnswer(answer.channel_state, err_code=answer.err_code,
                              err_msg=answer.err_msg)
 
+    async def identify_callback(self, request: channel_pb2.IdentifyCallbackRequest
+                                ) -> channel_pb2.IdentifyCallbackResponse:
+        return await self._stub.IdentifyCallback(request, timeout=PAY_DEADLINE_SECONDS)
+
     async def verify_callback(self, request: channel_pb2.VerifyCallbackRequest
                               ) -> channel_pb2.VerifyCallbackResponse:
         return await self._stub.VerifyCallback(request, timeout=PAY_DEADLINE_SECONDS)

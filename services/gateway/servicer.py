@@ -15,7 +15,7 @@ from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.services.common.edge import refuse_edge
 from paymesh.services.common.errors import NotFound
 from paymesh.services.gateway.authentication import RequestAuthenticator
-from paymesh.services.gateway.callbacks import CallbackIntake
+from paymesh.services.gateway.callbacks import CallbackIntake, Reply
 from paymesh.services.gateway.models import PayOrder
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.pay_context import PayContext
@@ -121,12 +121,29 @@ class ChannelCallbackServicer(gateway_pb2_grpc.ChannelCallbackServiceServicer):
                                context: grpc.aio.ServicerContext
                                ) -> gateway_pb2.ReceivePayNotifyResponse:
         trace.get_current_span().set_attribute("paymesh.pay_order_id", request.pay_order_id)
-        headers = [(k, v) for k, v in _metadata(context) if not k.startswith(_HOP_HEADERS)]
         reply = await self._intake.pay_notify(
-            request.if_code, request.pay_order_id, headers, request.http_body.content_type,
+            request.if_code, request.pay_order_id, _channel_headers(context),
+            request.http_body.content_type, request.http_body.data)
+        return gateway_pb2.ReceivePayNotifyResponse(http_body=await _answer(context, reply))
+
+    async def ReceiveAccountNotify(self, request: gateway_pb2.ReceiveAccountNotifyRequest,
+                                   context: grpc.aio.ServicerContext
+                                   ) -> gateway_pb2.ReceiveAccountNotifyResponse:
+        reply = await self._intake.account_notify(
+            request.if_code, _channel_headers(context), request.http_body.content_type,
             request.http_body.data)
-        return gateway_pb2.ReceivePayNotifyResponse(
-            http_body=httpbody_pb2.HttpBody(content_type=reply.content_type, data=reply.body))
+        return gateway_pb2.ReceiveAccountNotifyResponse(http_body=await _answer(context, reply))
+
+
+def _channel_headers(context: grpc.aio.ServicerContext) -> list[tuple[str, str]]:
+    """The channel's own headers, without what the edge added."""
+    return [(k, v) for k, v in _metadata(context) if not k.startswith(_HOP_HEADERS)]
+
+
+async def _answer(context: grpc.aio.ServicerContext, reply: Reply) -> httpbody_pb2.HttpBody:
+    """The acknowledgement body; its HTTP status travels as a header the edge applies."""
+    await context.send_initial_metadata((("x-paymesh-http-status", str(reply.status)),))
+    return httpbody_pb2.HttpBody(content_type=reply.content_type, data=reply.body)
 
 
 def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:

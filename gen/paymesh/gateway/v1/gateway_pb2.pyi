@@ -86,6 +86,20 @@ class ReceivePayNotifyRequest(_message.Message):
     http_body: _httpbody_pb2.HttpBody
     def __init__(self, if_code: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
 
+class ReceiveAccountNotifyRequest(_message.Message):
+    __slots__ = ("if_code", "http_body")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, if_code: _Optional[str] = ..., http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class ReceiveAccountNotifyResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
 class ReceivePayNotifyResponse(_message.Message):
     __slots__ = ("http_body",)
     HTTP_BODY_FIELD_NUMBER: _ClassVar[int]

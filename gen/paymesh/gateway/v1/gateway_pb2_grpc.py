@@ -247,7 +247,9 @@ class MerchantApiService:
 
 class ChannelCallbackServiceStub:
     """Channel callbacks into the gateway. The body and headers reach the channel service untouched
-    for verification; the answer is whatever acknowledgement the channel's protocol requires.
+    for verification; the answer is whatever acknowledgement the channel's protocol requires,
+    HTTP status included (sent as the x-paymesh-http-status response header, which the edge turns
+    into the status line).
     """
 
     def __init__(self, channel):
@@ -261,15 +263,30 @@ class ChannelCallbackServiceStub:
                 request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceivePayNotifyRequest.SerializeToString,
                 response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceivePayNotifyResponse.FromString,
                 _registered_method=True)
+        self.ReceiveAccountNotify = channel.unary_unary(
+                '/paymesh.gateway.v1.ChannelCallbackService/ReceiveAccountNotify',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceiveAccountNotifyRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceiveAccountNotifyResponse.FromString,
+                _registered_method=True)
 
 
 class ChannelCallbackServiceServicer:
     """Channel callbacks into the gateway. The body and headers reach the channel service untouched
-    for verification; the answer is whatever acknowledgement the channel's protocol requires.
+    for verification; the answer is whatever acknowledgement the channel's protocol requires,
+    HTTP status included (sent as the x-paymesh-http-status response header, which the edge turns
+    into the status line).
     """
 
     def ReceivePayNotify(self, request, context):
         """A channel's pay notification for one pay order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveAccountNotify(self, request, context):
+        """A channel's notification sent to one URL per account (Stripe webhooks): the order is read
+        from the body, then the notification is verified with that order's channel config.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -283,6 +300,11 @@ def add_ChannelCallbackServiceServicer_to_server(servicer, server):
                     request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceivePayNotifyRequest.FromString,
                     response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceivePayNotifyResponse.SerializeToString,
             ),
+            'ReceiveAccountNotify': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveAccountNotify,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceiveAccountNotifyRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceiveAccountNotifyResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'paymesh.gateway.v1.ChannelCallbackService', rpc_method_handlers)
@@ -293,7 +315,9 @@ def add_ChannelCallbackServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ChannelCallbackService:
     """Channel callbacks into the gateway. The body and headers reach the channel service untouched
-    for verification; the answer is whatever acknowledgement the channel's protocol requires.
+    for verification; the answer is whatever acknowledgement the channel's protocol requires,
+    HTTP status included (sent as the x-paymesh-http-status response header, which the edge turns
+    into the status line).
     """
 
     @staticmethod
@@ -313,6 +337,33 @@ class ChannelCallbackService:
             '/paymesh.gateway.v1.ChannelCallbackService/ReceivePayNotify',
             paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceivePayNotifyRequest.SerializeToString,
             paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceivePayNotifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveAccountNotify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.ChannelCallbackService/ReceiveAccountNotify',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceiveAccountNotifyRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ReceiveAccountNotifyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -110,7 +110,9 @@ def add_MerchantApiServiceServicer_to_server(servicer: MerchantApiServiceService
 
 class ChannelCallbackServiceStub:
     """Channel callbacks into the gateway. The body and headers reach the channel service untouched
-    for verification; the answer is whatever acknowledgement the channel's protocol requires.
+    for verification; the answer is whatever acknowledgement the channel's protocol requires,
+    HTTP status included (sent as the x-paymesh-http-status response header, which the edge turns
+    into the status line).
     """
 
     @_typing.overload
@@ -119,20 +121,32 @@ class ChannelCallbackServiceStub:
     def __new__(cls, channel: _aio.Channel) -> ChannelCallbackServiceAsyncStub: ...
     ReceivePayNotify: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ReceivePayNotifyRequest, _gateway_pb2.ReceivePayNotifyResponse]
     """A channel's pay notification for one pay order."""
+    ReceiveAccountNotify: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ReceiveAccountNotifyRequest, _gateway_pb2.ReceiveAccountNotifyResponse]
+    """A channel's notification sent to one URL per account (Stripe webhooks): the order is read
+    from the body, then the notification is verified with that order's channel config.
+    """
 
 @_typing.type_check_only
 class ChannelCallbackServiceAsyncStub(ChannelCallbackServiceStub):
     """Channel callbacks into the gateway. The body and headers reach the channel service untouched
-    for verification; the answer is whatever acknowledgement the channel's protocol requires.
+    for verification; the answer is whatever acknowledgement the channel's protocol requires,
+    HTTP status included (sent as the x-paymesh-http-status response header, which the edge turns
+    into the status line).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ReceivePayNotify: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ReceivePayNotifyRequest, _gateway_pb2.ReceivePayNotifyResponse]  # type: ignore[assignment]
     """A channel's pay notification for one pay order."""
+    ReceiveAccountNotify: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ReceiveAccountNotifyRequest, _gateway_pb2.ReceiveAccountNotifyResponse]  # type: ignore[assignment]
+    """A channel's notification sent to one URL per account (Stripe webhooks): the order is read
+    from the body, then the notification is verified with that order's channel config.
+    """
 
 class ChannelCallbackServiceServicer(metaclass=_abc_1.ABCMeta):
     """Channel callbacks into the gateway. The body and headers reach the channel service untouched
-    for verification; the answer is whatever acknowledgement the channel's protocol requires.
+    for verification; the answer is whatever acknowledgement the channel's protocol requires,
+    HTTP status included (sent as the x-paymesh-http-status response header, which the edge turns
+    into the status line).
     """
 
     @_abc_1.abstractmethod
@@ -142,6 +156,16 @@ class ChannelCallbackServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_gateway_pb2.ReceivePayNotifyResponse, _abc.Awaitable[_gateway_pb2.ReceivePayNotifyResponse]]:
         """A channel's pay notification for one pay order."""
+
+    @_abc_1.abstractmethod
+    def ReceiveAccountNotify(
+        self,
+        request: _gateway_pb2.ReceiveAccountNotifyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.ReceiveAccountNotifyResponse, _abc.Awaitable[_gateway_pb2.ReceiveAccountNotifyResponse]]:
+        """A channel's notification sent to one URL per account (Stripe webhooks): the order is read
+        from the body, then the notification is verified with that order's channel config.
+        """
 
 def add_ChannelCallbackServiceServicer_to_server(servicer: ChannelCallbackServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
