@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from paymesh.services.common.signing import SIGN_TYPES
-from paymesh.services.common.waycodes import BARCODE_WAY_CODES, WAY_CODES
+from paymesh.services.common.waycodes import (
+    BARCODE_WAY_CODES,
+    STRIPE_WAY_CODES,
+    WAY_CODES,
+    classify_barcode,
+)
 from paymesh.services.gateway.protocol import param_error
 
 Params = Mapping[str, str | None]
@@ -19,6 +24,8 @@ DEFAULT_EXPIRY_SECONDS = 7200
 _ORDER_NO = re.compile(r"[\x21-\x7e]{1,30}")
 _DIGITS = re.compile(r"[0-9]+")
 _AUTH_CODE = re.compile(r"[0-9]{10,32}")
+# Card payments may be taken in these currencies (amounts in each one's minor unit).
+CARD_CURRENCIES = frozenset({"usd", "eur", "gbp", "hkd", "jpy", "sgd", "aud", "cad", "cny"})
 
 
 def text(params: Params, name: str, *, required: bool = False, max_len: int = 0) -> str | None:
@@ -126,7 +133,11 @@ def unified_order_fields(params: Params) -> UnifiedOrderFields:
         raise param_error(f"wayCode {way_code!r} is not supported")
     amount = integer(params, "amount", required=True, low=1, high=MAX_AMOUNT, unit="fen")
     currency = text(params, "currency", required=True)
-    if currency != "cny":
+    if way_code in STRIPE_WAY_CODES:
+        if currency not in CARD_CURRENCIES:
+            raise param_error(f"currency must be one of {', '.join(sorted(CARD_CURRENCIES))} for "
+                              f"{way_code}, got {currency!r}")
+    elif currency != "cny":
         raise param_error(f"currency must be cny, got {currency!r}")
     subject = text(params, "subject", required=True, max_len=64)
     body = text(params, "body", required=True, max_len=256)
@@ -142,6 +153,12 @@ def unified_order_fields(params: Params) -> UnifiedOrderFields:
         if not isinstance(auth_code, str) or not _AUTH_CODE.fullmatch(auth_code):
             raise param_error(f"channelExtra.authCode (10 to 32 digits scanned from the payer's "
                               f"code) is required for {way_code}")
+        if way_code == "AUTO_BAR":
+            resolved = classify_barcode(auth_code)
+            if resolved is None:
+                raise param_error(f"unsupported barcode {auth_code[:4]}...: not a WeChat, Alipay "
+                                  "or UnionPay payment code (不支持的条码)")
+            way_code = resolved
     division = integer(params, "divisionMode", low=0, high=2)
     assert amount is not None and subject is not None and body is not None
     return UnifiedOrderFields(

@@ -141,3 +141,29 @@ async def test_zero_valued_field_is_part_of_the_signature(mesh: RunningMesh,
     refused = await http.post(mesh.rest_url + "/api/pay/unifiedOrder", json=body)
     assert refused.json()["code"] == 9999
     assert "sign" in refused.json()["msg"]
+
+
+@pytest.mark.parametrize(("auth_code", "way_code"), [("134567890123456789", "WX_BAR"),
+                                                     ("2845678901234567", "ALI_BAR"),
+                                                     ("6212345678901234567", "YSF_BAR")])
+async def test_auto_bar_routes_the_payer_code_to_its_channel(
+        mesh: RunningMesh, http: httpx.AsyncClient, auth_code: str, way_code: str) -> None:
+    created = await signed_post(http, mesh, "/api/pay/unifiedOrder", order_params(
+        wayCode="AUTO_BAR", channelExtra=f'{{"authCode":"{auth_code}"}}'))
+    assert created["code"] == 0, created
+    assert created["data"]["orderState"] == 2
+    queried = await signed_post(http, mesh, "/api/pay/query",
+                                {"payOrderId": created["data"]["payOrderId"]})
+    assert queried["data"]["wayCode"] == way_code
+
+
+async def test_auto_bar_with_an_unknown_code_is_refused(mesh: RunningMesh,
+                                                        http: httpx.AsyncClient) -> None:
+    from tests.e2e.helpers import order_count
+
+    before = order_count(mesh)
+    answer = await signed_post(http, mesh, "/api/pay/unifiedOrder", order_params(
+        wayCode="AUTO_BAR", channelExtra='{"authCode":"164567890123456789"}'))
+    assert answer["code"] == 11
+    assert "unsupported barcode" in answer["msg"]
+    assert order_count(mesh) == before
