@@ -126,15 +126,23 @@ def _channel_commands(commands: Any) -> None:
 def _passage_commands(commands: Any) -> None:
     group = commands.add_parser("passage", help="which channel serves an app's wayCode"
                                 ).add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = _leaf(group, "put", "create or replace an app's passage for one wayCode",
+    p = _leaf(group, "put", "create or replace an app's passage for one wayCode and channel",
               lambda a: lambda s: s.PutPayPassage(pb.PutPayPassageRequest(
                   app_id=a.app_id, way_code=a.way_code, if_code=a.if_code,
-                  fee_rate=a.fee_rate, state=_active(a)), timeout=TIMEOUT_SECONDS))
+                  fee_rate=a.fee_rate, state=_active(a), priority=a.priority, weight=a.weight,
+                  max_amount_per_order=a.max_amount, daily_amount_limit=a.daily_limit),
+                  timeout=TIMEOUT_SECONDS))
     p.add_argument("app_id", metavar="APP_ID")
     p.add_argument("way_code", metavar="WAY_CODE")
     p.add_argument("--if-code", required=True, metavar="IF")
     p.add_argument("--fee-rate", default="", metavar="R", help='decimal, e.g. 0.006 (default 0)')
     p.add_argument("--disabled", action="store_true")
+    p.add_argument("--priority", type=int, default=0, help="higher is tried first (default 0)")
+    p.add_argument("--weight", type=int, default=1, help="share within a priority (default 1)")
+    p.add_argument("--max-amount", type=int, default=0, metavar="FEN",
+                   help="largest order in fen (default 0: no limit)")
+    p.add_argument("--daily-limit", type=int, default=0, metavar="FEN",
+                   help="total per day in fen (default 0: no limit)")
     p = _leaf(group, "list", "list an app's passages", lambda a: lambda s: s.ListPayPassages(
         pb.ListPayPassagesRequest(app_id=a.app_id), timeout=TIMEOUT_SECONDS))
     p.add_argument("app_id", metavar="APP_ID")

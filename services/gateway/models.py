@@ -62,6 +62,20 @@ class PayOrder(Base):
     err_code: Mapped[str | None] = mapped_column(String(64))
     err_msg: Mapped[str | None] = mapped_column(String(256))
     late_success: Mapped[bool] = mapped_column(Boolean, default=False)
+    route_attempts: Mapped[str | None] = mapped_column(Text)
+    limit_day: Mapped[str | None] = mapped_column(String(10))
     success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PassageDailyUsage(Base):
+    """Amount in fen a passage has taken (or holds for open orders) on one day (UTC+8)."""
+
+    __tablename__ = "passage_daily_usage"
+
+    app_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    way_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    if_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -7,18 +7,22 @@ order stuck in INIT after a crash is driven to the channel again, which is idemp
 
 from __future__ import annotations
 
+import json
 import logging
+import random
 from datetime import datetime, timedelta
 
 from paymesh.channel.v1 import channel_pb2
 from paymesh.services.common.db import utc_now
 from paymesh.services.common.ids import SnowflakeIds
+from paymesh.services.common.waycodes import BARCODE_WAY_CODES
 from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
 from paymesh.services.gateway.fees import merchant_fee
 from paymesh.services.gateway.models import PayOrder, PayOrderState
-from paymesh.services.gateway.pay_context import PayContext
+from paymesh.services.gateway.pay_context import Passage, PayContext
 from paymesh.services.gateway.protocol import business_error
-from paymesh.services.gateway.repository import PayOrderRepository
+from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
+from paymesh.services.gateway.routing import limit_day, passages_to_try
 from paymesh.services.gateway.validation import (
     DEFAULT_EXPIRY_SECONDS,
     Params,
@@ -63,20 +67,28 @@ def query_data(order: PayOrder) -> dict[str, object]:
 class PayOrders:
     """The pay-order side of the merchant API."""
 
-    def __init__(self, repository: PayOrderRepository, channels: ChannelCalls,
-                 public_url: str, ids: SnowflakeIds | None = None) -> None:
+    def __init__(self, repository: PayOrderRepository, usage: PassageUsage, channels: ChannelCalls,
+                 public_url: str, ids: SnowflakeIds | None = None,
+                 rng: random.Random | None = None) -> None:
         self._orders = repository
+        self._usage = usage
         self._channels = channels
         self._public_url = public_url
         self._ids = ids or SnowflakeIds()
+        self._rng = rng or random.Random()
 
     async def unified_order(self, params: Params, context: PayContext,
                             source_ip: str | None) -> dict[str, object]:
         fields = unified_order_fields(params)
-        passage = context.passages.get(fields.way_code)
-        if passage is None or not passage.usable:
+        configured = context.passages.get(fields.way_code, [])
+        candidates = passages_to_try(configured, fields.amount, self._rng)
+        if not candidates:
+            if any(p.usable for p in configured):
+                raise business_error(f"amount {fields.amount} is above the per-order limit of "
+                                     f"every pay passage for wayCode {fields.way_code}")
             raise business_error(f"no pay passage is enabled for wayCode {fields.way_code} on "
                                  f"app {context.app_id}")
+        passage = candidates[0]
         order = self._new_order(fields, context, passage.if_code, passage.fee_rate, source_ip)
         if not await self._orders.insert(order):
             existing = await self._existing(context.mch_no, fields, params)
@@ -88,8 +100,70 @@ class PayOrders:
             else:
                 order = existing
         if order.state == St.INIT:
-            order = await self._call_channel(order, passage.channel_params_json)
+            order = await self._route(order, candidates)
         return self._unified_data(order)
+
+    async def _route(self, order: PayOrder, candidates: list[Passage]) -> PayOrder:
+        """Tries the passages in turn until one takes the order; records every attempt."""
+        attempts: list[dict[str, str]] = json.loads(order.route_attempts or "[]")
+        last_refusal: ChannelAnswer | None = None
+        for index, passage in enumerate(candidates):
+            day = await self._reserve(order, passage)
+            if day is False:
+                attempts.append({"ifCode": passage.if_code, "result": "DAILY_LIMIT"})
+                continue
+            moved = await self._orders.transition(
+                order.pay_order_id, [St.INIT], if_code=passage.if_code,
+                fee_rate=passage.fee_rate, fee_amount=merchant_fee(order.amount, passage.fee_rate),
+                limit_day=day, route_attempts=json.dumps(attempts))
+            if not moved:  # settled meanwhile (a concurrent retry or a callback)
+                return await self._orders.get(order.pay_order_id) or order
+            order.if_code = passage.if_code
+            answer = await self._call_channel(order, passage.channel_params_json)
+            attempts.append({"ifCode": passage.if_code,
+                             "result": S.Name(answer.state).removeprefix("CHANNEL_STATE_")})
+            more = index + 1 < len(candidates)
+            if more and self._may_fail_over(order, answer):
+                await self._release(order, passage, day, json.dumps(attempts))
+                last_refusal = answer
+                continue
+            await self._apply_pay_answer(order, answer, passage, day, json.dumps(attempts))
+            return await self._orders.get(order.pay_order_id) or order
+        # Every passage was at its daily limit (or refused): the order cannot be served.
+        refusal = last_refusal or ChannelAnswer(
+            S.CHANNEL_STATE_CONFIRM_FAIL, err_code="PASSAGE_DAILY_LIMIT",
+            err_msg="every pay passage for this wayCode has reached its daily limit")
+        await self._orders.transition(order.pay_order_id, [St.INIT], state=St.FAIL,
+                                      err_code=refusal.err_code, err_msg=refusal.err_msg[:256],
+                                      route_attempts=json.dumps(attempts))
+        return await self._orders.get(order.pay_order_id) or order
+
+    @staticmethod
+    def _may_fail_over(order: PayOrder, answer: ChannelAnswer) -> bool:
+        """Unreachable, or refused before it took the order (a payer's decline is final)."""
+        if answer.state == S.CHANNEL_STATE_SYS_ERROR:
+            return True
+        return (answer.state == S.CHANNEL_STATE_CONFIRM_FAIL
+                and order.way_code not in BARCODE_WAY_CODES)
+
+    async def _reserve(self, order: PayOrder, passage: Passage) -> str | None | bool:
+        """The day reserved against the passage's daily limit, None without a limit, or False."""
+        if passage.daily_limit <= 0:
+            return None
+        day = limit_day()
+        key = (order.app_id, order.way_code, passage.if_code)
+        if await self._usage.reserve(key, day, order.amount, passage.daily_limit):
+            return day
+        return False
+
+    async def _release(self, order: PayOrder, passage: Passage, day: str | None,
+                       route_attempts: str) -> None:
+        """Records a refused attempt, giving back its reservation once (a conditional update)."""
+        moved = await self._orders.transition(order.pay_order_id, [St.INIT], limit_day=None,
+                                              route_attempts=route_attempts)
+        if moved and day is not None:
+            await self._usage.release((order.app_id, order.way_code, passage.if_code), day,
+                                      order.amount)
 
     async def _existing(self, mch_no: str, fields: UnifiedOrderFields,
                         params: Params) -> PayOrder | None:
@@ -119,7 +193,7 @@ class PayOrders:
             fee_amount=merchant_fee(fields.amount, fee_rate), late_success=False,
             created_at=now, updated_at=now)
 
-    async def _call_channel(self, order: PayOrder, params_json: str) -> PayOrder:
+    async def _call_channel(self, order: PayOrder, params_json: str) -> ChannelAnswer:
         request = channel_pb2.PayRequest(
             if_code=order.if_code, channel_params_json=params_json,
             notify_url=f"{self._public_url}/api/pay/notify/{order.if_code}/{order.pay_order_id}",
@@ -129,12 +203,13 @@ class PayOrders:
                 client_ip=order.client_ip or "",
                 expire_at=int(epoch_ms(order.expire_at) or 0) // 1000,
                 channel_extra=order.channel_extra or ""))
-        answer = await self._channels.pay(request)
-        await self._apply_pay_answer(order, answer)
-        return await self._orders.get(order.pay_order_id) or order
+        return await self._channels.pay(request)
 
-    async def _apply_pay_answer(self, order: PayOrder, answer: ChannelAnswer) -> None:
-        common = {"err_code": answer.err_code or None, "err_msg": answer.err_msg[:256] or None}
+    async def _apply_pay_answer(self, order: PayOrder, answer: ChannelAnswer, passage: Passage,
+                                day: str | None, route_attempts: str) -> None:
+        common: dict[str, object] = {"err_code": answer.err_code or None,
+                                     "err_msg": answer.err_msg[:256] or None,
+                                     "route_attempts": route_attempts}
         if answer.channel_order_no:
             common["channel_order_no"] = answer.channel_order_no
         if answer.state in (S.CHANNEL_STATE_WAITING, S.CHANNEL_STATE_UNKNOWN):
@@ -146,8 +221,10 @@ class PayOrders:
                                           pay_data_type=answer.pay_data_type or "none",
                                           success_at=utc_now(), **common)
         elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
-            await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.FAIL,
-                                          **common)
+            if await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.FAIL,
+                                             limit_day=None, **common) and day is not None:
+                await self._usage.release((order.app_id, order.way_code, passage.if_code), day,
+                                          order.amount)
         else:  # SYS_ERROR: nothing happened at the channel; the order stays INIT.
             await self._orders.transition(order.pay_order_id, [St.INIT], **common)
 
@@ -167,8 +244,7 @@ class PayOrders:
 
     async def close(self, params: Params, context: PayContext) -> dict[str, object]:
         order = await self._find(params, context)
-        if order.state == St.INIT and await self._orders.transition(
-                order.pay_order_id, [St.INIT], state=St.CLOSED):
+        if order.state == St.INIT and await self._mark_closed(order, [St.INIT]):
             return {}
         if order.state in OPEN_STATES:
             params_json = context.channel_params(order.if_code) or "{}"
@@ -176,12 +252,23 @@ class PayOrders:
             if answer.state != S.CHANNEL_STATE_CONFIRM_SUCCESS:
                 raise business_error(f"the channel did not close order {order.pay_order_id}: "
                                      f"{answer.err_msg or answer.err_code or 'no reason given'}")
-            if await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.CLOSED):
+            if await self._mark_closed(order, OPEN_STATES):
                 return {}
             order = await self._orders.get(order.pay_order_id) or order
         raise business_error(f"order {order.pay_order_id} is {St.NAMES[order.state]} "
                              f"(state {order.state}); only created or paying orders can be "
                              "closed")
+
+    async def _mark_closed(self, order: PayOrder, allowed_from: tuple[int, ...] | list[int]
+                           ) -> bool:
+        """Closes the order once, giving back its daily-limit reservation."""
+        if not await self._orders.transition(order.pay_order_id, allowed_from, state=St.CLOSED,
+                                             limit_day=None):
+            return False
+        if order.limit_day:
+            await self._usage.release((order.app_id, order.way_code, order.if_code),
+                                      order.limit_day, order.amount)
+        return True
 
     async def _find(self, params: Params, context: PayContext) -> PayOrder:
         pay_order_id, mch_order_no = order_reference(params)

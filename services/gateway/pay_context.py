@@ -30,6 +30,10 @@ class Passage:
     fee_rate: str
     usable: bool
     channel_params_json: str
+    priority: int = 0
+    weight: int = 1
+    max_amount: int = 0
+    daily_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,23 +45,26 @@ class PayContext:
     mch_no: str
     merchant_active: bool
     secret: str
-    passages: dict[str, Passage]
+    passages: dict[str, list[Passage]]
 
     def channel_params(self, if_code: str) -> str | None:
-        for passage in self.passages.values():
-            if passage.if_code == if_code:
-                return passage.channel_params_json
+        for candidates in self.passages.values():
+            for passage in candidates:
+                if passage.if_code == if_code:
+                    return passage.channel_params_json
         return None
 
 
 def _context(answer: merchant_pb2.ResolvePayContextResponse) -> PayContext:
-    passages = {}
+    passages: dict[str, list[Passage]] = {}
     for item in answer.passages:
         p = item.passage
-        passages[p.way_code] = Passage(
+        passages.setdefault(p.way_code, []).append(Passage(
             way_code=p.way_code, if_code=p.if_code, fee_rate=p.fee_rate or "0",
             usable=p.state == ACTIVE and item.channel_config_state == ACTIVE,
-            channel_params_json=item.channel_params_json)
+            channel_params_json=item.channel_params_json, priority=p.priority,
+            weight=p.weight or 1, max_amount=p.max_amount_per_order,
+            daily_limit=p.daily_amount_limit))
     return PayContext(app_id=answer.app.app_id, app_active=answer.app.state == ACTIVE,
                       mch_no=answer.merchant.mch_no,
                       merchant_active=answer.merchant.state == ACTIVE,

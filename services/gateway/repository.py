@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paymesh.services.common.db import sessions, utc_now
-from paymesh.services.gateway.models import PayOrder
+from paymesh.services.gateway.models import PassageDailyUsage, PayOrder
 
 
 class PayOrderRepository:
@@ -57,3 +57,46 @@ class PayOrderRepository:
         async with self._sessions.begin() as session:
             result = await session.execute(statement)
             return bool(result.rowcount)
+
+
+class PassageUsage:
+    """Daily amounts per passage, reserved and released by conditional updates."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = sessions(engine)
+
+    async def reserve(self, key: tuple[str, str, str], day: str, amount: int, limit: int) -> bool:
+        """Adds ``amount`` to the passage's day unless that would pass ``limit``."""
+        app_id, way_code, if_code = key
+        where = (PassageDailyUsage.app_id == app_id, PassageDailyUsage.way_code == way_code,
+                 PassageDailyUsage.if_code == if_code, PassageDailyUsage.day == day)
+        for _ in range(3):
+            async with self._sessions.begin() as session:
+                result = await session.execute(
+                    update(PassageDailyUsage)
+                    .where(*where, PassageDailyUsage.amount + amount <= limit)
+                    .values(amount=PassageDailyUsage.amount + amount))
+                if result.rowcount:
+                    return True
+                if await session.get(PassageDailyUsage, (app_id, way_code, if_code, day)):
+                    return False
+            if amount > limit:
+                return False
+            try:
+                async with self._sessions.begin() as session:
+                    session.add(PassageDailyUsage(app_id=app_id, way_code=way_code,
+                                                  if_code=if_code, day=day, amount=amount))
+                return True
+            except IntegrityError:
+                continue  # created meanwhile by a concurrent order: update it instead
+        return False
+
+    async def release(self, key: tuple[str, str, str], day: str, amount: int) -> None:
+        """Gives back what an order reserved when it fails or closes."""
+        app_id, way_code, if_code = key
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(PassageDailyUsage)
+                .where(PassageDailyUsage.app_id == app_id, PassageDailyUsage.way_code == way_code,
+                       PassageDailyUsage.if_code == if_code, PassageDailyUsage.day == day)
+                .values(amount=PassageDailyUsage.amount - amount))

@@ -20,7 +20,7 @@ from paymesh.services.gateway.callbacks import CallbackIntake
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.pay_context import PayContextCache
-from paymesh.services.gateway.repository import PayOrderRepository
+from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
 from paymesh.services.gateway.servicer import (
     ChannelCallbackServicer,
     MerchantApiServicer,
@@ -41,7 +41,7 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     contexts = PayContextCache(merchant_pb2_grpc.MerchantServiceStub(merchant_channel))
     channels = ChannelCalls(channel_pb2_grpc.ChannelServiceStub(channel_channel))
     repository = PayOrderRepository(engine)
-    orders = PayOrders(repository, channels, config.public_url)
+    orders = PayOrders(repository, PassageUsage(engine), channels, config.public_url)
     authenticator = RequestAuthenticator(contexts, shared, config.req_time_window)
 
     server, health = build_server(SERVICE_NAMES)

@@ -164,7 +164,7 @@ def pay_order_message(order: PayOrder) -> gateway_pb2.PayOrder:
         fee_amount=order.fee_amount, err_code=order.err_code or "",
         err_msg=order.err_msg or "", late_success=order.late_success,
         create_time=_timestamp(order.created_at), success_time=_timestamp(order.success_at),
-        expire_time=_timestamp(order.expire_at))
+        expire_time=_timestamp(order.expire_at), route_attempts=order.route_attempts or "")
 
 
 class PayOrderServicer(gateway_pb2_grpc.PayOrderServiceServicer):

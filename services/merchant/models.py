@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paymesh.services.common.db import UtcDateTime, utc_now
@@ -67,7 +67,11 @@ class PayPassage(Base):
 
     app_id: Mapped[str] = mapped_column(String(32), ForeignKey("app.app_id"), primary_key=True)
     way_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    if_code: Mapped[str] = mapped_column(String(16))
+    if_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     fee_rate: Mapped[str] = mapped_column(String(16), default="0")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    max_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    daily_limit: Mapped[int] = mapped_column(BigInteger, default=0)
     state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -56,11 +56,11 @@ class MerchantRepository:
                  .order_by(ChannelConfig.if_code))
         return (await self._session.scalars(query)).all()
 
-    async def passage(self, app_id: str, way_code: str) -> PayPassage | None:
-        return await self._session.get(PayPassage, (app_id, way_code))
+    async def passage(self, app_id: str, way_code: str, if_code: str) -> PayPassage | None:
+        return await self._session.get(PayPassage, (app_id, way_code, if_code))
 
     async def passages_of(self, app_id: str) -> Sequence[PayPassage]:
-        """An app's passages, by wayCode."""
+        """An app's passages, by wayCode, then priority (highest first), then ifCode."""
         query = (select(PayPassage).where(PayPassage.app_id == app_id)
-                 .order_by(PayPassage.way_code))
+                 .order_by(PayPassage.way_code, PayPassage.priority.desc(), PayPassage.if_code))
         return (await self._session.scalars(query)).all()

@@ -34,7 +34,9 @@ from paymesh.services.merchant.models import (
 from paymesh.services.merchant.repository import MerchantRepository
 from paymesh.services.merchant.validation import (
     SANDBOX,
+    PassageRouting,
     check_if_code,
+    check_routing,
     check_state,
     decode_cursor,
     encode_cursor,
@@ -241,12 +243,13 @@ class MerchantService:
         return [ChannelConfigView(c, sorted(json.loads(self._open_params(c)))) for c in configs]
 
     async def put_pay_passage(self, app_id: str, way_code: str, if_code: str, fee_rate: str,
-                              state: int) -> PayPassage:
+                              state: int, routing: PassageRouting | None = None) -> PayPassage:
         if way_code not in WAY_CODES:
             raise InvalidArgument("way_code", f"unknown wayCode {way_code!r}")
         check_if_code(if_code, "if_code")
         check_state(state)
         rate = parse_fee_rate(fee_rate)
+        routing = check_routing(routing or PassageRouting())
 
         async def work(repo: MerchantRepository) -> tuple[PayPassage, str]:
             app = await _app(repo, app_id)
@@ -260,11 +263,13 @@ class MerchantService:
                 repo.add(ChannelConfig(app_id=app_id, if_code=SANDBOX, state=STATE_ACTIVE,
                                        params_sealed=self._seal_params(app_id, SANDBOX, params),
                                        updated_at=utc_now()))
-            passage = await repo.passage(app_id, way_code)
+            passage = await repo.passage(app_id, way_code, if_code)
             if passage is None:
-                passage = PayPassage(app_id=app_id, way_code=way_code)
+                passage = PayPassage(app_id=app_id, way_code=way_code, if_code=if_code)
                 repo.add(passage)
-            passage.if_code, passage.fee_rate, passage.state = if_code, rate, state
+            passage.fee_rate, passage.state = rate, state
+            passage.priority, passage.weight = routing.priority, routing.weight
+            passage.max_amount, passage.daily_limit = routing.max_amount, routing.daily_limit
             passage.updated_at = utc_now()
             await repo.flush()
             return passage, app.mch_no

@@ -15,6 +15,7 @@ from paymesh.services.common.edge import refuse_edge, require_admin
 from paymesh.services.common.errors import InvalidArgument
 from paymesh.services.merchant import models
 from paymesh.services.merchant.service import ChannelConfigView, MerchantService
+from paymesh.services.merchant.validation import PassageRouting
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
 _TO_CODE = {common_pb2.ENTITY_STATE_ACTIVE: models.STATE_ACTIVE,
@@ -111,7 +112,9 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
         require_admin(context, self._admin_token)
         passage = await self._service.put_pay_passage(
             request.app_id, request.way_code, request.if_code, request.fee_rate,
-            state_code(request.state, models.STATE_ACTIVE))
+            state_code(request.state, models.STATE_ACTIVE),
+            PassageRouting(request.priority, request.weight, request.max_amount_per_order,
+                           request.daily_amount_limit))
         return merchant_pb2.PutPayPassageResponse(passage=passage_pb(passage))
 
     async def ListPayPassages(self, request: merchant_pb2.ListPayPassagesRequest, context: Ctx
@@ -181,4 +184,6 @@ def channel_config_pb(view: ChannelConfigView) -> merchant_pb2.ChannelConfig:
 def passage_pb(passage: models.PayPassage) -> merchant_pb2.PayPassage:
     return merchant_pb2.PayPassage(app_id=passage.app_id, way_code=passage.way_code,
                                    if_code=passage.if_code, fee_rate=passage.fee_rate,
-                                   state=_FROM_CODE[passage.state])
+                                   state=_FROM_CODE[passage.state], priority=passage.priority,
+                                   weight=passage.weight, max_amount_per_order=passage.max_amount,
+                                   daily_amount_limit=passage.daily_limit)

@@ -11,6 +11,7 @@ import binascii
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -20,6 +21,37 @@ from paymesh.services.merchant.models import STATES
 
 SANDBOX = "sandbox"
 _FEE_RATE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+MAX_WEIGHT = 10_000
+MAX_PRIORITY = 1_000
+
+
+@dataclass(frozen=True)
+class PassageRouting:
+    """How the gateway weighs a passage: priority (higher first), weight, amount limits in fen."""
+
+    priority: int = 0
+    weight: int = 1
+    max_amount: int = 0
+    daily_limit: int = 0
+
+
+def check_routing(routing: PassageRouting) -> PassageRouting:
+    """The routing settings with defaults applied; a bad value names its field."""
+    if not -MAX_PRIORITY <= routing.priority <= MAX_PRIORITY:
+        raise InvalidArgument("priority",
+                              f"priority must be from -{MAX_PRIORITY} to {MAX_PRIORITY}")
+    weight = routing.weight or 1
+    if not 1 <= weight <= MAX_WEIGHT:
+        raise InvalidArgument("weight", f"weight must be from 1 to {MAX_WEIGHT}")
+    if routing.max_amount < 0:
+        raise InvalidArgument("max_amount_per_order",
+                              "max_amount_per_order must be ≥ 0 fen (0: no limit)")
+    if routing.daily_limit < 0:
+        raise InvalidArgument("daily_amount_limit",
+                              "daily_amount_limit must be ≥ 0 fen (0: no limit)")
+    return PassageRouting(routing.priority, weight, routing.max_amount, routing.daily_limit)
 
 
 def parse_fee_rate(text: str) -> str:

@@ -107,7 +107,7 @@ class ReceivePayNotifyResponse(_message.Message):
     def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
 
 class PayOrder(_message.Message):
-    __slots__ = ("pay_order_id", "mch_no", "app_id", "mch_order_no", "if_code", "way_code", "amount", "currency", "state", "state_code", "subject", "channel_order_no", "fee_rate", "fee_amount", "err_code", "err_msg", "late_success", "create_time", "success_time", "expire_time")
+    __slots__ = ("pay_order_id", "mch_no", "app_id", "mch_order_no", "if_code", "way_code", "amount", "currency", "state", "state_code", "subject", "channel_order_no", "fee_rate", "fee_amount", "err_code", "err_msg", "late_success", "create_time", "success_time", "expire_time", "route_attempts")
     PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MCH_NO_FIELD_NUMBER: _ClassVar[int]
     APP_ID_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,7 @@ class PayOrder(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     SUCCESS_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     pay_order_id: str
     mch_no: str
     app_id: str
@@ -148,7 +149,8 @@ class PayOrder(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     success_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, pay_order_id: _Optional[str] = ..., mch_no: _Optional[str] = ..., app_id: _Optional[str] = ..., mch_order_no: _Optional[str] = ..., if_code: _Optional[str] = ..., way_code: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., state: _Optional[_Union[PayOrderState, str]] = ..., state_code: _Optional[int] = ..., subject: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., fee_rate: _Optional[str] = ..., fee_amount: _Optional[int] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ..., late_success: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., success_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    route_attempts: str
+    def __init__(self, pay_order_id: _Optional[str] = ..., mch_no: _Optional[str] = ..., app_id: _Optional[str] = ..., mch_order_no: _Optional[str] = ..., if_code: _Optional[str] = ..., way_code: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., state: _Optional[_Union[PayOrderState, str]] = ..., state_code: _Optional[int] = ..., subject: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., fee_rate: _Optional[str] = ..., fee_amount: _Optional[int] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ..., late_success: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., success_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., route_attempts: _Optional[str] = ...) -> None: ...
 
 class GetPayOrderRequest(_message.Message):
     __slots__ = ("pay_order_id",)

@@ -65,18 +65,26 @@ class ChannelConfig(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., if_code: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., param_names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PayPassage(_message.Message):
-    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state")
+    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state", "priority", "weight", "max_amount_per_order", "daily_amount_limit")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     WAY_CODE_FIELD_NUMBER: _ClassVar[int]
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     FEE_RATE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_AMOUNT_PER_ORDER_FIELD_NUMBER: _ClassVar[int]
+    DAILY_AMOUNT_LIMIT_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     way_code: str
     if_code: str
     fee_rate: str
     state: _common_pb2.EntityState
-    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ...) -> None: ...
+    priority: int
+    weight: int
+    max_amount_per_order: int
+    daily_amount_limit: int
+    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., priority: _Optional[int] = ..., weight: _Optional[int] = ..., max_amount_per_order: _Optional[int] = ..., daily_amount_limit: _Optional[int] = ...) -> None: ...
 
 class CreateMerchantRequest(_message.Message):
     __slots__ = ("name", "contact")
@@ -237,18 +245,26 @@ class ListChannelConfigsResponse(_message.Message):
     def __init__(self, channel_configs: _Optional[_Iterable[_Union[ChannelConfig, _Mapping]]] = ...) -> None: ...
 
 class PutPayPassageRequest(_message.Message):
-    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state")
+    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state", "priority", "weight", "max_amount_per_order", "daily_amount_limit")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     WAY_CODE_FIELD_NUMBER: _ClassVar[int]
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     FEE_RATE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_AMOUNT_PER_ORDER_FIELD_NUMBER: _ClassVar[int]
+    DAILY_AMOUNT_LIMIT_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     way_code: str
     if_code: str
     fee_rate: str
     state: _common_pb2.EntityState
-    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ...) -> None: ...
+    priority: int
+    weight: int
+    max_amount_per_order: int
+    daily_amount_limit: int
+    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., priority: _Optional[int] = ..., weight: _Optional[int] = ..., max_amount_per_order: _Optional[int] = ..., daily_amount_limit: _Optional[int] = ...) -> None: ...
 
 class PutPayPassageResponse(_message.Message):
     __slots__ = ("passage",)

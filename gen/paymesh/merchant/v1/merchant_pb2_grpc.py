@@ -202,7 +202,9 @@ class MerchantServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PutPayPassage(self, request, context):
-        """Creates or replaces the pay passage of an app for one wayCode.
+        """Creates or replaces the pay passage of an app for one wayCode through one channel. An app may
+        have several passages for a wayCode (one per channel); the gateway picks among the enabled
+        ones by priority, then weight, within their limits, and fails over on refusal.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

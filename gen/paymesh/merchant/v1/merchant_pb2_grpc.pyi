@@ -61,7 +61,10 @@ class MerchantServiceStub:
     ListChannelConfigs: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ListChannelConfigsRequest, _merchant_pb2.ListChannelConfigsResponse]
     """Lists an app's channel configs; credentials are never returned."""
     PutPayPassage: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.PutPayPassageRequest, _merchant_pb2.PutPayPassageResponse]
-    """Creates or replaces the pay passage of an app for one wayCode."""
+    """Creates or replaces the pay passage of an app for one wayCode through one channel. An app may
+    have several passages for a wayCode (one per channel); the gateway picks among the enabled
+    ones by priority, then weight, within their limits, and fails over on refusal.
+    """
     ListPayPassages: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ListPayPassagesRequest, _merchant_pb2.ListPayPassagesResponse]
     """Lists an app's pay passages."""
     ResolvePayContext: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ResolvePayContextRequest, _merchant_pb2.ResolvePayContextResponse]
@@ -106,7 +109,10 @@ class MerchantServiceAsyncStub(MerchantServiceStub):
     ListChannelConfigs: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ListChannelConfigsRequest, _merchant_pb2.ListChannelConfigsResponse]  # type: ignore[assignment]
     """Lists an app's channel configs; credentials are never returned."""
     PutPayPassage: _aio.UnaryUnaryMultiCallable[_merchant_pb2.PutPayPassageRequest, _merchant_pb2.PutPayPassageResponse]  # type: ignore[assignment]
-    """Creates or replaces the pay passage of an app for one wayCode."""
+    """Creates or replaces the pay passage of an app for one wayCode through one channel. An app may
+    have several passages for a wayCode (one per channel); the gateway picks among the enabled
+    ones by priority, then weight, within their limits, and fails over on refusal.
+    """
     ListPayPassages: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ListPayPassagesRequest, _merchant_pb2.ListPayPassagesResponse]  # type: ignore[assignment]
     """Lists an app's pay passages."""
     ResolvePayContext: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ResolvePayContextRequest, _merchant_pb2.ResolvePayContextResponse]  # type: ignore[assignment]
@@ -220,7 +226,10 @@ class MerchantServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _merchant_pb2.PutPayPassageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_merchant_pb2.PutPayPassageResponse, _abc.Awaitable[_merchant_pb2.PutPayPassageResponse]]:
-        """Creates or replaces the pay passage of an app for one wayCode."""
+        """Creates or replaces the pay passage of an app for one wayCode through one channel. An app may
+        have several passages for a wayCode (one per channel); the gateway picks among the enabled
+        ones by priority, then weight, within their limits, and fails over on refusal.
+        """
 
     @_abc_1.abstractmethod
     def ListPayPassages(
