@@ -58,10 +58,12 @@ def _merchant_commands(commands: Any) -> None:
         dest="action", required=True, metavar="ACTION")
     p = _leaf(group, "create", "create a merchant and its default app (prints the app secret)",
               lambda a: lambda s: s.CreateMerchant(
-                  pb.CreateMerchantRequest(name=a.name, contact=a.contact),
+                  pb.CreateMerchantRequest(name=a.name, contact=a.contact, isv_no=a.isv),
                   timeout=TIMEOUT_SECONDS))
     p.add_argument("--name", required=True)
     p.add_argument("--contact", default="")
+    p.add_argument("--isv", default="", metavar="ISV_NO",
+                   help="make it a sub-merchant (特约商户) of this ISV")
     p = _leaf(group, "get", "show a merchant", lambda a: lambda s: s.GetMerchant(
         pb.GetMerchantRequest(mch_no=a.mch_no), timeout=TIMEOUT_SECONDS))
     p.add_argument("mch_no", metavar="MCH_NO")
@@ -148,8 +150,36 @@ def _passage_commands(commands: Any) -> None:
     p.add_argument("app_id", metavar="APP_ID")
 
 
+def _isv_commands(commands: Any) -> None:
+    group = commands.add_parser("isv", help="service providers (服务商) and their channel accounts"
+                                ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = _leaf(group, "create", "create an ISV", lambda a: lambda s: s.CreateIsv(
+        pb.CreateIsvRequest(name=a.name), timeout=TIMEOUT_SECONDS))
+    p.add_argument("--name", required=True)
+    p = _leaf(group, "get", "show an ISV", lambda a: lambda s: s.GetIsv(
+        pb.GetIsvRequest(isv_no=a.isv_no), timeout=TIMEOUT_SECONDS))
+    p.add_argument("isv_no", metavar="ISV_NO")
+    p = _leaf(group, "state", "enable or disable an ISV", lambda a: lambda s: s.SetIsvState(
+        pb.SetIsvStateRequest(isv_no=a.isv_no, state=_STATES[a.state]), timeout=TIMEOUT_SECONDS))
+    p.add_argument("isv_no", metavar="ISV_NO")
+    p.add_argument("state", choices=sorted(_STATES))
+    p = _leaf(group, "channel-config", "create or replace an ISV's channel account",
+              lambda a: lambda s: s.PutIsvChannelConfig(pb.PutIsvChannelConfigRequest(
+                  isv_no=a.isv_no, if_code=a.if_code, params_json=a.params, state=_active(a)),
+                  timeout=TIMEOUT_SECONDS))
+    p.add_argument("isv_no", metavar="ISV_NO")
+    p.add_argument("if_code", metavar="IF_CODE")
+    p.add_argument("--params", required=True, metavar="JSON")
+    p.add_argument("--disabled", action="store_true")
+    p = _leaf(group, "channel-configs", "list an ISV's channel accounts (parameter names only)",
+              lambda a: lambda s: s.ListIsvChannelConfigs(
+                  pb.ListIsvChannelConfigsRequest(isv_no=a.isv_no), timeout=TIMEOUT_SECONDS))
+    p.add_argument("isv_no", metavar="ISV_NO")
+
+
 def register(commands: Any) -> None:
-    """Adds the merchant, app, channel-config and passage command groups."""
+    """Adds the isv, merchant, app, channel-config and passage command groups."""
+    _isv_commands(commands)
     _merchant_commands(commands)
     _app_commands(commands)
     _channel_commands(commands)

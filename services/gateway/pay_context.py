@@ -114,6 +114,8 @@ class PayContextCache:
         self._generation += 1
         if app_id:
             self._entries.pop(app_id, None)
+        elif not mch_no:  # an ISV changed: any sub-merchant may be affected
+            self._entries.clear()
         else:
             for key in [k for k, v in self._entries.items() if v.mch_no == mch_no]:
                 del self._entries[key]

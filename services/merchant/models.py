@@ -16,6 +16,9 @@ from paymesh.services.common.db import UtcDateTime, utc_now
 STATE_ACTIVE = 1
 STATE_DISABLED = 0
 STATES = (STATE_ACTIVE, STATE_DISABLED)
+# JeePay merchant types.
+MERCHANT_NORMAL = 1
+MERCHANT_ISV_SUB = 2
 
 
 class Base(DeclarativeBase):
@@ -32,6 +35,8 @@ class Merchant(Base):
     contact: Mapped[str] = mapped_column(String(128), default="")
     state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, index=True)
+    type: Mapped[int] = mapped_column(SmallInteger, default=MERCHANT_NORMAL)
+    isv_no: Mapped[str | None] = mapped_column(String(32), ForeignKey("isv.isv_no"))
 
 
 class App(Base):
@@ -73,5 +78,28 @@ class PayPassage(Base):
     weight: Mapped[int] = mapped_column(Integer, default=1)
     max_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     daily_limit: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Isv(Base):
+    """A service provider (服务商) whose channel accounts serve its sub-merchants."""
+
+    __tablename__ = "isv"
+
+    isv_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class IsvChannelConfig(Base):
+    """An ISV's credentials for one channel interface, sealed as one JSON object."""
+
+    __tablename__ = "isv_channel_config"
+
+    isv_no: Mapped[str] = mapped_column(String(32), ForeignKey("isv.isv_no"), primary_key=True)
+    if_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    params_sealed: Mapped[str] = mapped_column(Text)
     state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

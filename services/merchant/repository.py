@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paymesh.services.merchant.models import App, ChannelConfig, Merchant, PayPassage
+from paymesh.services.merchant.models import (
+    App,
+    ChannelConfig,
+    Isv,
+    IsvChannelConfig,
+    Merchant,
+    PayPassage,
+)
 
 
 class MerchantRepository:
@@ -17,7 +24,8 @@ class MerchantRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def add(self, *rows: Merchant | App | ChannelConfig | PayPassage) -> None:
+    def add(self, *rows: Merchant | App | ChannelConfig | PayPassage | Isv | IsvChannelConfig
+            ) -> None:
         self._session.add_all(rows)
 
     async def flush(self) -> None:
@@ -64,3 +72,14 @@ class MerchantRepository:
         query = (select(PayPassage).where(PayPassage.app_id == app_id)
                  .order_by(PayPassage.way_code, PayPassage.priority.desc(), PayPassage.if_code))
         return (await self._session.scalars(query)).all()
+
+    async def isv(self, isv_no: str) -> Isv | None:
+        return await self._session.get(Isv, isv_no)
+
+    async def isv_channel_config(self, isv_no: str, if_code: str) -> IsvChannelConfig | None:
+        return await self._session.get(IsvChannelConfig, (isv_no, if_code))
+
+    async def isv_channel_configs_of(self, isv_no: str) -> Sequence[IsvChannelConfig]:
+        query = (select(IsvChannelConfig).where(IsvChannelConfig.isv_no == isv_no)
+                 .order_by(IsvChannelConfig.if_code))
+        return (await self._session.execute(query)).scalars().all()

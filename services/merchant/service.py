@@ -22,11 +22,16 @@ from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.sharedstate import SharedState
 from paymesh.services.common.waycodes import WAY_CODES
 from paymesh.services.merchant.changes import ConfigChange, ConfigChangeFeed
+from paymesh.services.merchant.isv import active_isv, open_isv_params
 from paymesh.services.merchant.models import (
+    MERCHANT_ISV_SUB,
+    MERCHANT_NORMAL,
     STATE_ACTIVE,
     STATE_DISABLED,
     App,
     ChannelConfig,
+    Isv,
+    IsvChannelConfig,
     Merchant,
     PayPassage,
     utc_now,
@@ -117,13 +122,17 @@ class MerchantService:
 
     # merchants
 
-    async def create_merchant(self, name: str, contact: str) -> NewMerchant:
+    async def create_merchant(self, name: str, contact: str, isv_no: str = "") -> NewMerchant:
         name, contact = parse_name(name), parse_contact(contact)
 
         async def work(repo: MerchantRepository) -> NewMerchant:
             now = utc_now()
+            if isv_no:
+                await active_isv(repo, isv_no)
             merchant = Merchant(mch_no=ids.merchant_no(), name=name, contact=contact,
-                                state=STATE_ACTIVE, created_at=now)
+                                state=STATE_ACTIVE, created_at=now,
+                                type=MERCHANT_ISV_SUB if isv_no else MERCHANT_NORMAL,
+                                isv_no=isv_no or None)
             repo.add(merchant)
             await repo.flush()
             app = self._new_app(merchant.mch_no, DEFAULT_APP_NAME, False)
@@ -253,6 +262,13 @@ class MerchantService:
 
         async def work(repo: MerchantRepository) -> tuple[PayPassage, str]:
             app = await _app(repo, app_id)
+            merchant = await _merchant(repo, app.mch_no)
+            if (merchant.isv_no and if_code != SANDBOX
+                    and await repo.isv_channel_config(merchant.isv_no, if_code) is None):
+                raise DomainError(
+                    "CHANNEL_CONFIG_NOT_FOUND",
+                    f"ISV {merchant.isv_no} has no {if_code} channel account: put one first",
+                    field="if_code")
             if await repo.channel_config(app_id, if_code) is None:
                 if if_code != SANDBOX:
                     raise DomainError(
@@ -294,13 +310,19 @@ class MerchantService:
             merchant = await _merchant(repo, app.mch_no)
             configs = {c.if_code: c for c in await repo.channel_configs_of(app_id)}
             passages = await repo.passages_of(app_id)
+            isv = await repo.isv(merchant.isv_no) if merchant.isv_no else None
+            isv_configs = ({c.if_code: c for c in await repo.isv_channel_configs_of(isv.isv_no)}
+                           if isv else {})
         resolved = []
         for passage in passages:
             config = configs.get(passage.if_code)
             if config is None:  # cannot happen through this service; never serve it
                 resolved.append(ResolvedPassage(passage, STATE_DISABLED, "{}"))
-            else:
+            elif isv is None or passage.if_code == SANDBOX:
                 resolved.append(ResolvedPassage(passage, config.state, self._open_params(config)))
+            else:
+                resolved.append(self._through_isv(passage, config, isv,
+                                                  isv_configs.get(passage.if_code)))
         secret = self._box.open(app.secret_sealed, _app_context(app_id))
         return PayContext(app, merchant, secret, resolved)
 
@@ -341,6 +363,17 @@ class MerchantService:
                   secret_sealed=self._box.seal(secret, _app_context(app_id)),
                   allow_private_notify_url=allow_private, created_at=utc_now())
         return AppWithSecret(app, secret)
+
+    def _through_isv(self, passage: PayPassage, config: ChannelConfig, isv: Isv,
+                     account: IsvChannelConfig | None) -> ResolvedPassage:
+        """A sub-merchant's passage: the ISV's account with the app's own ids under "sub"."""
+        if account is None:
+            return ResolvedPassage(passage, STATE_DISABLED, "{}")
+        usable = config.state == account.state == isv.state == STATE_ACTIVE
+        params = {**open_isv_params(self._box, account),
+                  "sub": json.loads(self._open_params(config))}
+        return ResolvedPassage(passage, STATE_ACTIVE if usable else STATE_DISABLED,
+                               json.dumps(params, ensure_ascii=False))
 
     def _seal_params(self, app_id: str, if_code: str, params: dict[str, object]) -> str:
         return self._box.seal(json.dumps(params, ensure_ascii=False),

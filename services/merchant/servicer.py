@@ -14,6 +14,7 @@ from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
 from paymesh.services.common.edge import refuse_edge, require_admin
 from paymesh.services.common.errors import InvalidArgument
 from paymesh.services.merchant import models
+from paymesh.services.merchant.isv import IsvChannelConfigView, IsvService
 from paymesh.services.merchant.service import ChannelConfigView, MerchantService
 from paymesh.services.merchant.validation import PassageRouting
 
@@ -21,19 +22,56 @@ Ctx: TypeAlias = grpc.aio.ServicerContext
 _TO_CODE = {common_pb2.ENTITY_STATE_ACTIVE: models.STATE_ACTIVE,
             common_pb2.ENTITY_STATE_DISABLED: models.STATE_DISABLED}
 _FROM_CODE = {code: state for state, code in _TO_CODE.items()}
+_TYPES = {models.MERCHANT_NORMAL: merchant_pb2.MERCHANT_TYPE_NORMAL,
+          models.MERCHANT_ISV_SUB: merchant_pb2.MERCHANT_TYPE_ISV_SUB}
 
 
 class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
     """Admin RPCs check the admin token at the edge; internal RPCs refuse the edge."""
 
-    def __init__(self, service: MerchantService, admin_token: str | None) -> None:
+    def __init__(self, service: MerchantService, isvs: IsvService,
+                 admin_token: str | None) -> None:
         self._service = service
+        self._isvs = isvs
         self._admin_token = admin_token
+
+    async def CreateIsv(self, request: merchant_pb2.CreateIsvRequest, context: Ctx
+                        ) -> merchant_pb2.CreateIsvResponse:
+        require_admin(context, self._admin_token)
+        return merchant_pb2.CreateIsvResponse(isv=isv_pb(await self._isvs.create_isv(
+            request.name)))
+
+    async def GetIsv(self, request: merchant_pb2.GetIsvRequest, context: Ctx
+                     ) -> merchant_pb2.GetIsvResponse:
+        require_admin(context, self._admin_token)
+        return merchant_pb2.GetIsvResponse(isv=isv_pb(await self._isvs.get_isv(request.isv_no)))
+
+    async def SetIsvState(self, request: merchant_pb2.SetIsvStateRequest, context: Ctx
+                          ) -> merchant_pb2.SetIsvStateResponse:
+        require_admin(context, self._admin_token)
+        isv = await self._isvs.set_isv_state(request.isv_no, state_code(request.state, None))
+        return merchant_pb2.SetIsvStateResponse(isv=isv_pb(isv))
+
+    async def PutIsvChannelConfig(self, request: merchant_pb2.PutIsvChannelConfigRequest,
+                                  context: Ctx) -> merchant_pb2.PutIsvChannelConfigResponse:
+        require_admin(context, self._admin_token)
+        view = await self._isvs.put_channel_config(
+            request.isv_no, request.if_code, request.params_json,
+            state_code(request.state, models.STATE_ACTIVE))
+        return merchant_pb2.PutIsvChannelConfigResponse(channel_config=isv_config_pb(view))
+
+    async def ListIsvChannelConfigs(self, request: merchant_pb2.ListIsvChannelConfigsRequest,
+                                    context: Ctx) -> merchant_pb2.ListIsvChannelConfigsResponse:
+        require_admin(context, self._admin_token)
+        views = await self._isvs.list_channel_configs(request.isv_no)
+        return merchant_pb2.ListIsvChannelConfigsResponse(
+            channel_configs=[isv_config_pb(v) for v in views])
 
     async def CreateMerchant(self, request: merchant_pb2.CreateMerchantRequest, context: Ctx
                              ) -> merchant_pb2.CreateMerchantResponse:
         require_admin(context, self._admin_token)
-        created = await self._service.create_merchant(request.name, request.contact)
+        created = await self._service.create_merchant(request.name, request.contact,
+                                                      request.isv_no)
         return merchant_pb2.CreateMerchantResponse(
             merchant=merchant_pb(created.merchant), app=app_pb(created.default_app.app),
             app_secret=created.default_app.secret)
@@ -166,7 +204,19 @@ def _timestamp(value: datetime) -> Timestamp:
 def merchant_pb(merchant: models.Merchant) -> merchant_pb2.Merchant:
     return merchant_pb2.Merchant(mch_no=merchant.mch_no, name=merchant.name,
                                  contact=merchant.contact, state=_FROM_CODE[merchant.state],
-                                 create_time=_timestamp(merchant.created_at))
+                                 create_time=_timestamp(merchant.created_at),
+                                 type=_TYPES[merchant.type], isv_no=merchant.isv_no or "")
+
+
+def isv_pb(isv: models.Isv) -> merchant_pb2.Isv:
+    return merchant_pb2.Isv(isv_no=isv.isv_no, name=isv.name, state=_FROM_CODE[isv.state],
+                            create_time=_timestamp(isv.created_at))
+
+
+def isv_config_pb(view: IsvChannelConfigView) -> merchant_pb2.ChannelConfig:
+    return merchant_pb2.ChannelConfig(isv_no=view.config.isv_no, if_code=view.config.if_code,
+                                      state=_FROM_CODE[view.config.state],
+                                      param_names=view.param_names)
 
 
 def app_pb(app: models.App) -> merchant_pb2.App:

@@ -8,7 +8,6 @@ import os
 import string
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -32,19 +31,6 @@ Stub = merchant_pb2_grpc.MerchantServiceStub
 
 
 BACKEND = os.environ.get("PAYMESH_TEST_BACKEND", "sqlite")
-
-
-@pytest.fixture
-async def server(config: MeshConfig) -> AsyncIterator[RunningServer]:
-    running = await create(config, "127.0.0.1:0")
-    yield running
-    await running.stop(grace=1.0)
-
-
-@pytest.fixture
-async def stub(server: RunningServer) -> AsyncIterator[Stub]:
-    async with open_channel(f"127.0.0.1:{server.port}") as channel:
-        yield Stub(channel)
 
 
 def field_violations(error: grpc.aio.AioRpcError) -> list[str]:

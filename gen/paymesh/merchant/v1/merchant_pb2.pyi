@@ -13,28 +13,53 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class MerchantType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MERCHANT_TYPE_UNSPECIFIED: _ClassVar[MerchantType]
+    MERCHANT_TYPE_NORMAL: _ClassVar[MerchantType]
+    MERCHANT_TYPE_ISV_SUB: _ClassVar[MerchantType]
+
 class SignType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SIGN_TYPE_UNSPECIFIED: _ClassVar[SignType]
     SIGN_TYPE_MD5: _ClassVar[SignType]
     SIGN_TYPE_HMAC_SHA256: _ClassVar[SignType]
+MERCHANT_TYPE_UNSPECIFIED: MerchantType
+MERCHANT_TYPE_NORMAL: MerchantType
+MERCHANT_TYPE_ISV_SUB: MerchantType
 SIGN_TYPE_UNSPECIFIED: SignType
 SIGN_TYPE_MD5: SignType
 SIGN_TYPE_HMAC_SHA256: SignType
 
 class Merchant(_message.Message):
-    __slots__ = ("mch_no", "name", "contact", "state", "create_time")
+    __slots__ = ("mch_no", "name", "contact", "state", "create_time", "type", "isv_no")
     MCH_NO_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CONTACT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
     mch_no: str
     name: str
     contact: str
     state: _common_pb2.EntityState
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, mch_no: _Optional[str] = ..., name: _Optional[str] = ..., contact: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    type: MerchantType
+    isv_no: str
+    def __init__(self, mch_no: _Optional[str] = ..., name: _Optional[str] = ..., contact: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[MerchantType, str]] = ..., isv_no: _Optional[str] = ...) -> None: ...
+
+class Isv(_message.Message):
+    __slots__ = ("isv_no", "name", "state", "create_time")
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    isv_no: str
+    name: str
+    state: _common_pb2.EntityState
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, isv_no: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class App(_message.Message):
     __slots__ = ("app_id", "mch_no", "name", "state", "create_time", "allow_private_notify_url")
@@ -53,16 +78,18 @@ class App(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., mch_no: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., allow_private_notify_url: _Optional[bool] = ...) -> None: ...
 
 class ChannelConfig(_message.Message):
-    __slots__ = ("app_id", "if_code", "state", "param_names")
+    __slots__ = ("app_id", "if_code", "state", "param_names", "isv_no")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PARAM_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     if_code: str
     state: _common_pb2.EntityState
     param_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, app_id: _Optional[str] = ..., if_code: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., param_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    isv_no: str
+    def __init__(self, app_id: _Optional[str] = ..., if_code: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., param_names: _Optional[_Iterable[str]] = ..., isv_no: _Optional[str] = ...) -> None: ...
 
 class PayPassage(_message.Message):
     __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state", "priority", "weight", "max_amount_per_order", "daily_amount_limit")
@@ -87,12 +114,82 @@ class PayPassage(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., priority: _Optional[int] = ..., weight: _Optional[int] = ..., max_amount_per_order: _Optional[int] = ..., daily_amount_limit: _Optional[int] = ...) -> None: ...
 
 class CreateMerchantRequest(_message.Message):
-    __slots__ = ("name", "contact")
+    __slots__ = ("name", "contact", "isv_no")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CONTACT_FIELD_NUMBER: _ClassVar[int]
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
     name: str
     contact: str
-    def __init__(self, name: _Optional[str] = ..., contact: _Optional[str] = ...) -> None: ...
+    isv_no: str
+    def __init__(self, name: _Optional[str] = ..., contact: _Optional[str] = ..., isv_no: _Optional[str] = ...) -> None: ...
+
+class CreateIsvRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CreateIsvResponse(_message.Message):
+    __slots__ = ("isv",)
+    ISV_FIELD_NUMBER: _ClassVar[int]
+    isv: Isv
+    def __init__(self, isv: _Optional[_Union[Isv, _Mapping]] = ...) -> None: ...
+
+class GetIsvRequest(_message.Message):
+    __slots__ = ("isv_no",)
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
+    isv_no: str
+    def __init__(self, isv_no: _Optional[str] = ...) -> None: ...
+
+class GetIsvResponse(_message.Message):
+    __slots__ = ("isv",)
+    ISV_FIELD_NUMBER: _ClassVar[int]
+    isv: Isv
+    def __init__(self, isv: _Optional[_Union[Isv, _Mapping]] = ...) -> None: ...
+
+class SetIsvStateRequest(_message.Message):
+    __slots__ = ("isv_no", "state")
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    isv_no: str
+    state: _common_pb2.EntityState
+    def __init__(self, isv_no: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ...) -> None: ...
+
+class SetIsvStateResponse(_message.Message):
+    __slots__ = ("isv",)
+    ISV_FIELD_NUMBER: _ClassVar[int]
+    isv: Isv
+    def __init__(self, isv: _Optional[_Union[Isv, _Mapping]] = ...) -> None: ...
+
+class PutIsvChannelConfigRequest(_message.Message):
+    __slots__ = ("isv_no", "if_code", "params_json", "state")
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    isv_no: str
+    if_code: str
+    params_json: str
+    state: _common_pb2.EntityState
+    def __init__(self, isv_no: _Optional[str] = ..., if_code: _Optional[str] = ..., params_json: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ...) -> None: ...
+
+class PutIsvChannelConfigResponse(_message.Message):
+    __slots__ = ("channel_config",)
+    CHANNEL_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    channel_config: ChannelConfig
+    def __init__(self, channel_config: _Optional[_Union[ChannelConfig, _Mapping]] = ...) -> None: ...
+
+class ListIsvChannelConfigsRequest(_message.Message):
+    __slots__ = ("isv_no",)
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
+    isv_no: str
+    def __init__(self, isv_no: _Optional[str] = ...) -> None: ...
+
+class ListIsvChannelConfigsResponse(_message.Message):
+    __slots__ = ("channel_configs",)
+    CHANNEL_CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    channel_configs: _containers.RepeatedCompositeFieldContainer[ChannelConfig]
+    def __init__(self, channel_configs: _Optional[_Iterable[_Union[ChannelConfig, _Mapping]]] = ...) -> None: ...
 
 class CreateMerchantResponse(_message.Message):
     __slots__ = ("merchant", "app", "app_secret")

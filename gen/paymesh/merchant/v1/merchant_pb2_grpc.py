@@ -104,6 +104,31 @@ class MerchantServiceStub:
                 request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListPayPassagesRequest.SerializeToString,
                 response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListPayPassagesResponse.FromString,
                 _registered_method=True)
+        self.CreateIsv = channel.unary_unary(
+                '/paymesh.merchant.v1.MerchantService/CreateIsv',
+                request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.CreateIsvRequest.SerializeToString,
+                response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.CreateIsvResponse.FromString,
+                _registered_method=True)
+        self.GetIsv = channel.unary_unary(
+                '/paymesh.merchant.v1.MerchantService/GetIsv',
+                request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.GetIsvRequest.SerializeToString,
+                response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.GetIsvResponse.FromString,
+                _registered_method=True)
+        self.SetIsvState = channel.unary_unary(
+                '/paymesh.merchant.v1.MerchantService/SetIsvState',
+                request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.SetIsvStateRequest.SerializeToString,
+                response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.SetIsvStateResponse.FromString,
+                _registered_method=True)
+        self.PutIsvChannelConfig = channel.unary_unary(
+                '/paymesh.merchant.v1.MerchantService/PutIsvChannelConfig',
+                request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.PutIsvChannelConfigRequest.SerializeToString,
+                response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.PutIsvChannelConfigResponse.FromString,
+                _registered_method=True)
+        self.ListIsvChannelConfigs = channel.unary_unary(
+                '/paymesh.merchant.v1.MerchantService/ListIsvChannelConfigs',
+                request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListIsvChannelConfigsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListIsvChannelConfigsResponse.FromString,
+                _registered_method=True)
         self.ResolvePayContext = channel.unary_unary(
                 '/paymesh.merchant.v1.MerchantService/ResolvePayContext',
                 request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ResolvePayContextRequest.SerializeToString,
@@ -217,6 +242,41 @@ class MerchantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateIsv(self, request, context):
+        """Creates a service provider (服务商, ISV) whose channel accounts serve its sub-merchants.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIsv(self, request, context):
+        """Returns one ISV.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetIsvState(self, request, context):
+        """Enables or disables an ISV; a disabled ISV's channel accounts serve nobody.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutIsvChannelConfig(self, request, context):
+        """Creates or replaces an ISV's channel account (e.g. WeChat sp_mchid credentials).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListIsvChannelConfigs(self, request, context):
+        """Lists an ISV's channel accounts; credentials are never returned.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResolvePayContext(self, request, context):
         """Everything the gateway needs to serve one app: states, secret, passages with channel params.
         Internal only (no REST route); the gateway caches the answer until WatchConfigChanges says so.
@@ -300,6 +360,31 @@ def add_MerchantServiceServicer_to_server(servicer, server):
                     servicer.ListPayPassages,
                     request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListPayPassagesRequest.FromString,
                     response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListPayPassagesResponse.SerializeToString,
+            ),
+            'CreateIsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateIsv,
+                    request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.CreateIsvRequest.FromString,
+                    response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.CreateIsvResponse.SerializeToString,
+            ),
+            'GetIsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIsv,
+                    request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.GetIsvRequest.FromString,
+                    response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.GetIsvResponse.SerializeToString,
+            ),
+            'SetIsvState': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetIsvState,
+                    request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.SetIsvStateRequest.FromString,
+                    response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.SetIsvStateResponse.SerializeToString,
+            ),
+            'PutIsvChannelConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutIsvChannelConfig,
+                    request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.PutIsvChannelConfigRequest.FromString,
+                    response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.PutIsvChannelConfigResponse.SerializeToString,
+            ),
+            'ListIsvChannelConfigs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIsvChannelConfigs,
+                    request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListIsvChannelConfigsRequest.FromString,
+                    response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListIsvChannelConfigsResponse.SerializeToString,
             ),
             'ResolvePayContext': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolvePayContext,
@@ -668,6 +753,141 @@ class MerchantService:
             '/paymesh.merchant.v1.MerchantService/ListPayPassages',
             paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListPayPassagesRequest.SerializeToString,
             paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListPayPassagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateIsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.merchant.v1.MerchantService/CreateIsv',
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.CreateIsvRequest.SerializeToString,
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.CreateIsvResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.merchant.v1.MerchantService/GetIsv',
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.GetIsvRequest.SerializeToString,
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.GetIsvResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetIsvState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.merchant.v1.MerchantService/SetIsvState',
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.SetIsvStateRequest.SerializeToString,
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.SetIsvStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutIsvChannelConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.merchant.v1.MerchantService/PutIsvChannelConfig',
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.PutIsvChannelConfigRequest.SerializeToString,
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.PutIsvChannelConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIsvChannelConfigs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.merchant.v1.MerchantService/ListIsvChannelConfigs',
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListIsvChannelConfigsRequest.SerializeToString,
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ListIsvChannelConfigsResponse.FromString,
             options,
             channel_credentials,
             insecure,

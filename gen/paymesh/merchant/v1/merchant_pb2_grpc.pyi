@@ -67,6 +67,16 @@ class MerchantServiceStub:
     """
     ListPayPassages: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ListPayPassagesRequest, _merchant_pb2.ListPayPassagesResponse]
     """Lists an app's pay passages."""
+    CreateIsv: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.CreateIsvRequest, _merchant_pb2.CreateIsvResponse]
+    """Creates a service provider (服务商, ISV) whose channel accounts serve its sub-merchants."""
+    GetIsv: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.GetIsvRequest, _merchant_pb2.GetIsvResponse]
+    """Returns one ISV."""
+    SetIsvState: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.SetIsvStateRequest, _merchant_pb2.SetIsvStateResponse]
+    """Enables or disables an ISV; a disabled ISV's channel accounts serve nobody."""
+    PutIsvChannelConfig: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.PutIsvChannelConfigRequest, _merchant_pb2.PutIsvChannelConfigResponse]
+    """Creates or replaces an ISV's channel account (e.g. WeChat sp_mchid credentials)."""
+    ListIsvChannelConfigs: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ListIsvChannelConfigsRequest, _merchant_pb2.ListIsvChannelConfigsResponse]
+    """Lists an ISV's channel accounts; credentials are never returned."""
     ResolvePayContext: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ResolvePayContextRequest, _merchant_pb2.ResolvePayContextResponse]
     """Everything the gateway needs to serve one app: states, secret, passages with channel params.
     Internal only (no REST route); the gateway caches the answer until WatchConfigChanges says so.
@@ -115,6 +125,16 @@ class MerchantServiceAsyncStub(MerchantServiceStub):
     """
     ListPayPassages: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ListPayPassagesRequest, _merchant_pb2.ListPayPassagesResponse]  # type: ignore[assignment]
     """Lists an app's pay passages."""
+    CreateIsv: _aio.UnaryUnaryMultiCallable[_merchant_pb2.CreateIsvRequest, _merchant_pb2.CreateIsvResponse]  # type: ignore[assignment]
+    """Creates a service provider (服务商, ISV) whose channel accounts serve its sub-merchants."""
+    GetIsv: _aio.UnaryUnaryMultiCallable[_merchant_pb2.GetIsvRequest, _merchant_pb2.GetIsvResponse]  # type: ignore[assignment]
+    """Returns one ISV."""
+    SetIsvState: _aio.UnaryUnaryMultiCallable[_merchant_pb2.SetIsvStateRequest, _merchant_pb2.SetIsvStateResponse]  # type: ignore[assignment]
+    """Enables or disables an ISV; a disabled ISV's channel accounts serve nobody."""
+    PutIsvChannelConfig: _aio.UnaryUnaryMultiCallable[_merchant_pb2.PutIsvChannelConfigRequest, _merchant_pb2.PutIsvChannelConfigResponse]  # type: ignore[assignment]
+    """Creates or replaces an ISV's channel account (e.g. WeChat sp_mchid credentials)."""
+    ListIsvChannelConfigs: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ListIsvChannelConfigsRequest, _merchant_pb2.ListIsvChannelConfigsResponse]  # type: ignore[assignment]
+    """Lists an ISV's channel accounts; credentials are never returned."""
     ResolvePayContext: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ResolvePayContextRequest, _merchant_pb2.ResolvePayContextResponse]  # type: ignore[assignment]
     """Everything the gateway needs to serve one app: states, secret, passages with channel params.
     Internal only (no REST route); the gateway caches the answer until WatchConfigChanges says so.
@@ -238,6 +258,46 @@ class MerchantServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_merchant_pb2.ListPayPassagesResponse, _abc.Awaitable[_merchant_pb2.ListPayPassagesResponse]]:
         """Lists an app's pay passages."""
+
+    @_abc_1.abstractmethod
+    def CreateIsv(
+        self,
+        request: _merchant_pb2.CreateIsvRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.CreateIsvResponse, _abc.Awaitable[_merchant_pb2.CreateIsvResponse]]:
+        """Creates a service provider (服务商, ISV) whose channel accounts serve its sub-merchants."""
+
+    @_abc_1.abstractmethod
+    def GetIsv(
+        self,
+        request: _merchant_pb2.GetIsvRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.GetIsvResponse, _abc.Awaitable[_merchant_pb2.GetIsvResponse]]:
+        """Returns one ISV."""
+
+    @_abc_1.abstractmethod
+    def SetIsvState(
+        self,
+        request: _merchant_pb2.SetIsvStateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.SetIsvStateResponse, _abc.Awaitable[_merchant_pb2.SetIsvStateResponse]]:
+        """Enables or disables an ISV; a disabled ISV's channel accounts serve nobody."""
+
+    @_abc_1.abstractmethod
+    def PutIsvChannelConfig(
+        self,
+        request: _merchant_pb2.PutIsvChannelConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.PutIsvChannelConfigResponse, _abc.Awaitable[_merchant_pb2.PutIsvChannelConfigResponse]]:
+        """Creates or replaces an ISV's channel account (e.g. WeChat sp_mchid credentials)."""
+
+    @_abc_1.abstractmethod
+    def ListIsvChannelConfigs(
+        self,
+        request: _merchant_pb2.ListIsvChannelConfigsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.ListIsvChannelConfigsResponse, _abc.Awaitable[_merchant_pb2.ListIsvChannelConfigsResponse]]:
+        """Lists an ISV's channel accounts; credentials are never returned."""
 
     @_abc_1.abstractmethod
     def ResolvePayContext(
