@@ -7,7 +7,6 @@ order stuck in INIT after a crash is driven to the channel again, which is idemp
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from datetime import datetime, timedelta
@@ -15,14 +14,14 @@ from datetime import datetime, timedelta
 from paymesh.channel.v1 import channel_pb2
 from paymesh.services.common.db import utc_now
 from paymesh.services.common.ids import SnowflakeIds
-from paymesh.services.common.waycodes import BARCODE_WAY_CODES
-from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
+from paymesh.services.gateway.channel_calls import ChannelCalls
+from paymesh.services.gateway.dispatch import ChannelDispatch
 from paymesh.services.gateway.fees import merchant_fee
 from paymesh.services.gateway.models import PayOrder, PayOrderState
-from paymesh.services.gateway.pay_context import Passage, PayContext
+from paymesh.services.gateway.pay_context import PayContext
 from paymesh.services.gateway.protocol import business_error
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
-from paymesh.services.gateway.routing import limit_day, passages_to_try
+from paymesh.services.gateway.routing import passages_to_try
 from paymesh.services.gateway.validation import (
     DEFAULT_EXPIRY_SECONDS,
     Params,
@@ -68,12 +67,12 @@ class PayOrders:
     """The pay-order side of the merchant API."""
 
     def __init__(self, repository: PayOrderRepository, usage: PassageUsage, channels: ChannelCalls,
-                 public_url: str, ids: SnowflakeIds | None = None,
+                 dispatch: ChannelDispatch, ids: SnowflakeIds | None = None,
                  rng: random.Random | None = None) -> None:
         self._orders = repository
         self._usage = usage
         self._channels = channels
-        self._public_url = public_url
+        self._dispatch = dispatch
         self._ids = ids or SnowflakeIds()
         self._rng = rng or random.Random()
 
@@ -100,70 +99,8 @@ class PayOrders:
             else:
                 order = existing
         if order.state == St.INIT:
-            order = await self._route(order, candidates)
+            order = await self._dispatch.dispatch(order, candidates)
         return self._unified_data(order)
-
-    async def _route(self, order: PayOrder, candidates: list[Passage]) -> PayOrder:
-        """Tries the passages in turn until one takes the order; records every attempt."""
-        attempts: list[dict[str, str]] = json.loads(order.route_attempts or "[]")
-        last_refusal: ChannelAnswer | None = None
-        for index, passage in enumerate(candidates):
-            day = await self._reserve(order, passage)
-            if day is False:
-                attempts.append({"ifCode": passage.if_code, "result": "DAILY_LIMIT"})
-                continue
-            moved = await self._orders.transition(
-                order.pay_order_id, [St.INIT], if_code=passage.if_code,
-                fee_rate=passage.fee_rate, fee_amount=merchant_fee(order.amount, passage.fee_rate),
-                limit_day=day, route_attempts=json.dumps(attempts))
-            if not moved:  # settled meanwhile (a concurrent retry or a callback)
-                return await self._orders.get(order.pay_order_id) or order
-            order.if_code = passage.if_code
-            answer = await self._call_channel(order, passage.channel_params_json)
-            attempts.append({"ifCode": passage.if_code,
-                             "result": S.Name(answer.state).removeprefix("CHANNEL_STATE_")})
-            more = index + 1 < len(candidates)
-            if more and self._may_fail_over(order, answer):
-                await self._release(order, passage, day, json.dumps(attempts))
-                last_refusal = answer
-                continue
-            await self._apply_pay_answer(order, answer, passage, day, json.dumps(attempts))
-            return await self._orders.get(order.pay_order_id) or order
-        # Every passage was at its daily limit (or refused): the order cannot be served.
-        refusal = last_refusal or ChannelAnswer(
-            S.CHANNEL_STATE_CONFIRM_FAIL, err_code="PASSAGE_DAILY_LIMIT",
-            err_msg="every pay passage for this wayCode has reached its daily limit")
-        await self._orders.transition(order.pay_order_id, [St.INIT], state=St.FAIL,
-                                      err_code=refusal.err_code, err_msg=refusal.err_msg[:256],
-                                      route_attempts=json.dumps(attempts))
-        return await self._orders.get(order.pay_order_id) or order
-
-    @staticmethod
-    def _may_fail_over(order: PayOrder, answer: ChannelAnswer) -> bool:
-        """Unreachable, or refused before it took the order (a payer's decline is final)."""
-        if answer.state == S.CHANNEL_STATE_SYS_ERROR:
-            return True
-        return (answer.state == S.CHANNEL_STATE_CONFIRM_FAIL
-                and order.way_code not in BARCODE_WAY_CODES)
-
-    async def _reserve(self, order: PayOrder, passage: Passage) -> str | None | bool:
-        """The day reserved against the passage's daily limit, None without a limit, or False."""
-        if passage.daily_limit <= 0:
-            return None
-        day = limit_day()
-        key = (order.app_id, order.way_code, passage.if_code)
-        if await self._usage.reserve(key, day, order.amount, passage.daily_limit):
-            return day
-        return False
-
-    async def _release(self, order: PayOrder, passage: Passage, day: str | None,
-                       route_attempts: str) -> None:
-        """Records a refused attempt, giving back its reservation once (a conditional update)."""
-        moved = await self._orders.transition(order.pay_order_id, [St.INIT], limit_day=None,
-                                              route_attempts=route_attempts)
-        if moved and day is not None:
-            await self._usage.release((order.app_id, order.way_code, passage.if_code), day,
-                                      order.amount)
 
     async def _existing(self, mch_no: str, fields: UnifiedOrderFields,
                         params: Params) -> PayOrder | None:
@@ -192,41 +129,6 @@ class PayOrders:
             expire_at=now + timedelta(seconds=lifetime), fee_rate=fee_rate,
             fee_amount=merchant_fee(fields.amount, fee_rate), late_success=False,
             created_at=now, updated_at=now)
-
-    async def _call_channel(self, order: PayOrder, params_json: str) -> ChannelAnswer:
-        request = channel_pb2.PayRequest(
-            if_code=order.if_code, channel_params_json=params_json,
-            notify_url=f"{self._public_url}/api/pay/notify/{order.if_code}/{order.pay_order_id}",
-            order=channel_pb2.PaymentOrder(
-                pay_order_id=order.pay_order_id, way_code=order.way_code, amount=order.amount,
-                currency=order.currency, subject=order.subject, body=order.body,
-                client_ip=order.client_ip or "",
-                expire_at=int(epoch_ms(order.expire_at) or 0) // 1000,
-                channel_extra=order.channel_extra or ""))
-        return await self._channels.pay(request)
-
-    async def _apply_pay_answer(self, order: PayOrder, answer: ChannelAnswer, passage: Passage,
-                                day: str | None, route_attempts: str) -> None:
-        common: dict[str, object] = {"err_code": answer.err_code or None,
-                                     "err_msg": answer.err_msg[:256] or None,
-                                     "route_attempts": route_attempts}
-        if answer.channel_order_no:
-            common["channel_order_no"] = answer.channel_order_no
-        if answer.state in (S.CHANNEL_STATE_WAITING, S.CHANNEL_STATE_UNKNOWN):
-            await self._orders.transition(order.pay_order_id, [St.INIT], state=St.PAYING,
-                                          pay_data_type=answer.pay_data_type or None,
-                                          pay_data=answer.pay_data or None, **common)
-        elif answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
-            await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.SUCCESS,
-                                          pay_data_type=answer.pay_data_type or "none",
-                                          success_at=utc_now(), **common)
-        elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
-            if await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.FAIL,
-                                             limit_day=None, **common) and day is not None:
-                await self._usage.release((order.app_id, order.way_code, passage.if_code), day,
-                                          order.amount)
-        else:  # SYS_ERROR: nothing happened at the channel; the order stays INIT.
-            await self._orders.transition(order.pay_order_id, [St.INIT], **common)
 
     @staticmethod
     def _unified_data(order: PayOrder) -> dict[str, object]:

@@ -18,6 +18,7 @@ from paymesh.services.common.sharedstate import open_shared_state
 from paymesh.services.gateway.authentication import RequestAuthenticator
 from paymesh.services.gateway.callbacks import CallbackIntake
 from paymesh.services.gateway.channel_calls import ChannelCalls
+from paymesh.services.gateway.dispatch import ChannelDispatch
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.pay_context import PayContextCache
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
@@ -41,7 +42,9 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     contexts = PayContextCache(merchant_pb2_grpc.MerchantServiceStub(merchant_channel))
     channels = ChannelCalls(channel_pb2_grpc.ChannelServiceStub(channel_channel))
     repository = PayOrderRepository(engine)
-    orders = PayOrders(repository, PassageUsage(engine), channels, config.public_url)
+    usage = PassageUsage(engine)
+    dispatch = ChannelDispatch(repository, usage, channels, config.public_url)
+    orders = PayOrders(repository, usage, channels, dispatch)
     authenticator = RequestAuthenticator(contexts, shared, config.req_time_window)
 
     server, health = build_server(SERVICE_NAMES)

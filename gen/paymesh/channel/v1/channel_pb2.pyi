@@ -183,6 +183,40 @@ class VerifyCallbackResponse(_message.Message):
     refund_amount: int
     def __init__(self, verified: _Optional[bool] = ..., reject_reason: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., amount: _Optional[int] = ..., currency: _Optional[str] = ..., channel_state: _Optional[_Union[ChannelState, str]] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ..., ack_ok: _Optional[_Union[AckReply, _Mapping]] = ..., ack_retry: _Optional[_Union[AckReply, _Mapping]] = ..., kind: _Optional[_Union[CallbackKind, str]] = ..., refund_order_id: _Optional[str] = ..., channel_refund_no: _Optional[str] = ..., refund_amount: _Optional[int] = ...) -> None: ...
 
+class BuildUserAuthUrlRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "redirect_url", "state")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    REDIRECT_URL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    redirect_url: str
+    state: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., redirect_url: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
+
+class BuildUserAuthUrlResponse(_message.Message):
+    __slots__ = ("url",)
+    URL_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    def __init__(self, url: _Optional[str] = ...) -> None: ...
+
+class ResolveChannelUserRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "code")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    code: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class ResolveChannelUserResponse(_message.Message):
+    __slots__ = ("channel_user_id",)
+    CHANNEL_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    channel_user_id: str
+    def __init__(self, channel_user_id: _Optional[str] = ...) -> None: ...
+
 class IdentifyCallbackRequest(_message.Message):
     __slots__ = ("if_code", "headers", "body", "content_type")
     IF_CODE_FIELD_NUMBER: _ClassVar[int]

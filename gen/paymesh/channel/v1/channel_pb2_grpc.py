@@ -60,6 +60,16 @@ class ChannelServiceStub:
                 request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackRequest.SerializeToString,
                 response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackResponse.FromString,
                 _registered_method=True)
+        self.BuildUserAuthUrl = channel.unary_unary(
+                '/paymesh.channel.v1.ChannelService/BuildUserAuthUrl',
+                request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.BuildUserAuthUrlRequest.SerializeToString,
+                response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.BuildUserAuthUrlResponse.FromString,
+                _registered_method=True)
+        self.ResolveChannelUser = channel.unary_unary(
+                '/paymesh.channel.v1.ChannelService/ResolveChannelUser',
+                request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.ResolveChannelUserRequest.SerializeToString,
+                response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.ResolveChannelUserResponse.FromString,
+                _registered_method=True)
         self.CancelPayment = channel.unary_unary(
                 '/paymesh.channel.v1.ChannelService/CancelPayment',
                 request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.CancelPaymentRequest.SerializeToString,
@@ -117,6 +127,21 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BuildUserAuthUrl(self, request, context):
+        """The channel's OAuth address that identifies the payer in its app (WeChat openid, Alipay
+        user id) and comes back to redirect_url with a code; used by the aggregated-QR cashier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveChannelUser(self, request, context):
+        """Exchanges the code an OAuth return carried for the payer's id at the channel.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelPayment(self, request, context):
         """Reverses a barcode payment the payer has not confirmed (撤销): cancelled at the channel, or
         refunded there when it had already succeeded.
@@ -166,6 +191,16 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.IdentifyCallback,
                     request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackRequest.FromString,
                     response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackResponse.SerializeToString,
+            ),
+            'BuildUserAuthUrl': grpc.unary_unary_rpc_method_handler(
+                    servicer.BuildUserAuthUrl,
+                    request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.BuildUserAuthUrlRequest.FromString,
+                    response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.BuildUserAuthUrlResponse.SerializeToString,
+            ),
+            'ResolveChannelUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveChannelUser,
+                    request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.ResolveChannelUserRequest.FromString,
+                    response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.ResolveChannelUserResponse.SerializeToString,
             ),
             'CancelPayment': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelPayment,
@@ -319,6 +354,60 @@ class ChannelService:
             '/paymesh.channel.v1.ChannelService/IdentifyCallback',
             paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackRequest.SerializeToString,
             paymesh_dot_channel_dot_v1_dot_channel__pb2.IdentifyCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BuildUserAuthUrl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.channel.v1.ChannelService/BuildUserAuthUrl',
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.BuildUserAuthUrlRequest.SerializeToString,
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.BuildUserAuthUrlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveChannelUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.channel.v1.ChannelService/ResolveChannelUser',
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.ResolveChannelUserRequest.SerializeToString,
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.ResolveChannelUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,12 @@ class ChannelServiceStub:
     """Reads which order an unverified callback names, for channels whose callback URL is one per
     account (Stripe webhooks) rather than one per order. Nothing is trusted until VerifyCallback.
     """
+    BuildUserAuthUrl: _grpc.UnaryUnaryMultiCallable[_channel_pb2.BuildUserAuthUrlRequest, _channel_pb2.BuildUserAuthUrlResponse]
+    """The channel's OAuth address that identifies the payer in its app (WeChat openid, Alipay
+    user id) and comes back to redirect_url with a code; used by the aggregated-QR cashier.
+    """
+    ResolveChannelUser: _grpc.UnaryUnaryMultiCallable[_channel_pb2.ResolveChannelUserRequest, _channel_pb2.ResolveChannelUserResponse]
+    """Exchanges the code an OAuth return carried for the payer's id at the channel."""
     CancelPayment: _grpc.UnaryUnaryMultiCallable[_channel_pb2.CancelPaymentRequest, _channel_pb2.CancelPaymentResponse]
     """Reverses a barcode payment the payer has not confirmed (撤销): cancelled at the channel, or
     refunded there when it had already succeeded.
@@ -71,6 +77,12 @@ class ChannelServiceAsyncStub(ChannelServiceStub):
     """Reads which order an unverified callback names, for channels whose callback URL is one per
     account (Stripe webhooks) rather than one per order. Nothing is trusted until VerifyCallback.
     """
+    BuildUserAuthUrl: _aio.UnaryUnaryMultiCallable[_channel_pb2.BuildUserAuthUrlRequest, _channel_pb2.BuildUserAuthUrlResponse]  # type: ignore[assignment]
+    """The channel's OAuth address that identifies the payer in its app (WeChat openid, Alipay
+    user id) and comes back to redirect_url with a code; used by the aggregated-QR cashier.
+    """
+    ResolveChannelUser: _aio.UnaryUnaryMultiCallable[_channel_pb2.ResolveChannelUserRequest, _channel_pb2.ResolveChannelUserResponse]  # type: ignore[assignment]
+    """Exchanges the code an OAuth return carried for the payer's id at the channel."""
     CancelPayment: _aio.UnaryUnaryMultiCallable[_channel_pb2.CancelPaymentRequest, _channel_pb2.CancelPaymentResponse]  # type: ignore[assignment]
     """Reverses a barcode payment the payer has not confirmed (撤销): cancelled at the channel, or
     refunded there when it had already succeeded.
@@ -124,6 +136,24 @@ class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
         """Reads which order an unverified callback names, for channels whose callback URL is one per
         account (Stripe webhooks) rather than one per order. Nothing is trusted until VerifyCallback.
         """
+
+    @_abc_1.abstractmethod
+    def BuildUserAuthUrl(
+        self,
+        request: _channel_pb2.BuildUserAuthUrlRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_pb2.BuildUserAuthUrlResponse, _abc.Awaitable[_channel_pb2.BuildUserAuthUrlResponse]]:
+        """The channel's OAuth address that identifies the payer in its app (WeChat openid, Alipay
+        user id) and comes back to redirect_url with a code; used by the aggregated-QR cashier.
+        """
+
+    @_abc_1.abstractmethod
+    def ResolveChannelUser(
+        self,
+        request: _channel_pb2.ResolveChannelUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_channel_pb2.ResolveChannelUserResponse, _abc.Awaitable[_channel_pb2.ResolveChannelUserResponse]]:
+        """Exchanges the code an OAuth return carried for the payer's id at the channel."""
 
     @_abc_1.abstractmethod
     def CancelPayment(

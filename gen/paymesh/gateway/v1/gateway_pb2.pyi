@@ -30,6 +30,34 @@ PAY_ORDER_STATE_CANCEL: PayOrderState
 PAY_ORDER_STATE_REFUND: PayOrderState
 PAY_ORDER_STATE_CLOSED: PayOrderState
 
+class ShowCashierRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class ShowCashierResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class CashierReturnRequest(_message.Message):
+    __slots__ = ("token", "way", "code")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    WAY_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    way: str
+    code: str
+    def __init__(self, token: _Optional[str] = ..., way: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class CashierReturnResponse(_message.Message):
+    __slots__ = ("http_body",)
+    HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
+    http_body: _httpbody_pb2.HttpBody
+    def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
 class UnifiedOrderRequest(_message.Message):
     __slots__ = ("http_body",)
     HTTP_BODY_FIELD_NUMBER: _ClassVar[int]

@@ -375,6 +375,132 @@ class ChannelCallbackService:
             _registered_method=True)
 
 
+class CashierServiceStub:
+    """The aggregated-QR cashier (聚合码, QR_CASHIER): one link or QR code for every wallet. The page
+    recognises the payer's app from its User-Agent, identifies the payer through the channel's OAuth,
+    and continues the order as that app's JSAPI wayCode. Links are signed and expire with the order.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ShowCashier = channel.unary_unary(
+                '/paymesh.gateway.v1.CashierService/ShowCashier',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ShowCashierRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ShowCashierResponse.FromString,
+                _registered_method=True)
+        self.CashierReturn = channel.unary_unary(
+                '/paymesh.gateway.v1.CashierService/CashierReturn',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CashierReturnRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CashierReturnResponse.FromString,
+                _registered_method=True)
+
+
+class CashierServiceServicer:
+    """The aggregated-QR cashier (聚合码, QR_CASHIER): one link or QR code for every wallet. The page
+    recognises the payer's app from its User-Agent, identifies the payer through the channel's OAuth,
+    and continues the order as that app's JSAPI wayCode. Links are signed and expire with the order.
+    """
+
+    def ShowCashier(self, request, context):
+        """The cashier page of a QR_CASHIER order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CashierReturn(self, request, context):
+        """Where the channel's OAuth comes back: pays with the identified payer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CashierServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ShowCashier': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShowCashier,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ShowCashierRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ShowCashierResponse.SerializeToString,
+            ),
+            'CashierReturn': grpc.unary_unary_rpc_method_handler(
+                    servicer.CashierReturn,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CashierReturnRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CashierReturnResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'paymesh.gateway.v1.CashierService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('paymesh.gateway.v1.CashierService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class CashierService:
+    """The aggregated-QR cashier (聚合码, QR_CASHIER): one link or QR code for every wallet. The page
+    recognises the payer's app from its User-Agent, identifies the payer through the channel's OAuth,
+    and continues the order as that app's JSAPI wayCode. Links are signed and expire with the order.
+    """
+
+    @staticmethod
+    def ShowCashier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.CashierService/ShowCashier',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ShowCashierRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ShowCashierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CashierReturn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.CashierService/CashierReturn',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CashierReturnRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CashierReturnResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class PayOrderServiceStub:
     """Internal order access for operators and other services (no REST route).
     """

@@ -169,6 +169,58 @@ class ChannelCallbackServiceServicer(metaclass=_abc_1.ABCMeta):
 
 def add_ChannelCallbackServiceServicer_to_server(servicer: ChannelCallbackServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
+class CashierServiceStub:
+    """The aggregated-QR cashier (聚合码, QR_CASHIER): one link or QR code for every wallet. The page
+    recognises the payer's app from its User-Agent, identifies the payer through the channel's OAuth,
+    and continues the order as that app's JSAPI wayCode. Links are signed and expire with the order.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> CashierServiceAsyncStub: ...
+    ShowCashier: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ShowCashierRequest, _gateway_pb2.ShowCashierResponse]
+    """The cashier page of a QR_CASHIER order."""
+    CashierReturn: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.CashierReturnRequest, _gateway_pb2.CashierReturnResponse]
+    """Where the channel's OAuth comes back: pays with the identified payer."""
+
+@_typing.type_check_only
+class CashierServiceAsyncStub(CashierServiceStub):
+    """The aggregated-QR cashier (聚合码, QR_CASHIER): one link or QR code for every wallet. The page
+    recognises the payer's app from its User-Agent, identifies the payer through the channel's OAuth,
+    and continues the order as that app's JSAPI wayCode. Links are signed and expire with the order.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    ShowCashier: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ShowCashierRequest, _gateway_pb2.ShowCashierResponse]  # type: ignore[assignment]
+    """The cashier page of a QR_CASHIER order."""
+    CashierReturn: _aio.UnaryUnaryMultiCallable[_gateway_pb2.CashierReturnRequest, _gateway_pb2.CashierReturnResponse]  # type: ignore[assignment]
+    """Where the channel's OAuth comes back: pays with the identified payer."""
+
+class CashierServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The aggregated-QR cashier (聚合码, QR_CASHIER): one link or QR code for every wallet. The page
+    recognises the payer's app from its User-Agent, identifies the payer through the channel's OAuth,
+    and continues the order as that app's JSAPI wayCode. Links are signed and expire with the order.
+    """
+
+    @_abc_1.abstractmethod
+    def ShowCashier(
+        self,
+        request: _gateway_pb2.ShowCashierRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.ShowCashierResponse, _abc.Awaitable[_gateway_pb2.ShowCashierResponse]]:
+        """The cashier page of a QR_CASHIER order."""
+
+    @_abc_1.abstractmethod
+    def CashierReturn(
+        self,
+        request: _gateway_pb2.CashierReturnRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.CashierReturnResponse, _abc.Awaitable[_gateway_pb2.CashierReturnResponse]]:
+        """Where the channel's OAuth comes back: pays with the identified payer."""
+
+def add_CashierServiceServicer_to_server(servicer: CashierServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
 class PayOrderServiceStub:
     """Internal order access for operators and other services (no REST route)."""
 
