@@ -70,6 +70,14 @@ class ChannelCalls:
         return ChannelAnswer(answer.channel_state, err_code=answer.err_code,
                              err_msg=answer.err_msg)
 
+    async def build_user_auth_url(self, request: channel_pb2.BuildUserAuthUrlRequest) -> str:
+        answer = await self._stub.BuildUserAuthUrl(request, timeout=PAY_DEADLINE_SECONDS)
+        return str(answer.url)
+
+    async def resolve_channel_user(self, request: channel_pb2.ResolveChannelUserRequest) -> str:
+        answer = await self._stub.ResolveChannelUser(request, timeout=PAY_DEADLINE_SECONDS)
+        return str(answer.channel_user_id)
+
     async def identify_callback(self, request: channel_pb2.IdentifyCallbackRequest
                                 ) -> channel_pb2.IdentifyCallbackResponse:
         return await self._stub.IdentifyCallback(request, timeout=PAY_DEADLINE_SECONDS)

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from paymesh.channel.v1 import channel_pb2
 from paymesh.services.common.db import utc_now
 from paymesh.services.common.ids import SnowflakeIds
+from paymesh.services.gateway.cashier import CASHIER
+from paymesh.services.gateway.cashier_links import CashierLinks
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch
 from paymesh.services.gateway.fees import merchant_fee
@@ -67,8 +69,9 @@ class PayOrders:
     """The pay-order side of the merchant API."""
 
     def __init__(self, repository: PayOrderRepository, usage: PassageUsage, channels: ChannelCalls,
-                 dispatch: ChannelDispatch, ids: SnowflakeIds | None = None,
-                 rng: random.Random | None = None) -> None:
+                 dispatch: ChannelDispatch, links: CashierLinks,
+                 ids: SnowflakeIds | None = None, rng: random.Random | None = None) -> None:
+        self._links = links
         self._orders = repository
         self._usage = usage
         self._channels = channels
@@ -79,6 +82,9 @@ class PayOrders:
     async def unified_order(self, params: Params, context: PayContext,
                             source_ip: str | None) -> dict[str, object]:
         fields = unified_order_fields(params)
+        if fields.way_code == CASHIER:
+            return self._unified_data(await self._store(fields, context, params, "", "0",
+                                                        source_ip))
         configured = context.passages.get(fields.way_code, [])
         candidates = passages_to_try(configured, fields.amount, self._rng)
         if not candidates:
@@ -87,20 +93,23 @@ class PayOrders:
                                      f"every pay passage for wayCode {fields.way_code}")
             raise business_error(f"no pay passage is enabled for wayCode {fields.way_code} on "
                                  f"app {context.app_id}")
-        passage = candidates[0]
-        order = self._new_order(fields, context, passage.if_code, passage.fee_rate, source_ip)
-        if not await self._orders.insert(order):
-            existing = await self._existing(context.mch_no, fields, params)
-            if existing is None:  # an id clash, not a duplicate: once more with a new id
-                order = self._new_order(fields, context, passage.if_code, passage.fee_rate,
-                                        source_ip)
-                if not await self._orders.insert(order):
-                    raise business_error("the order could not be stored; retry the request")
-            else:
-                order = existing
+        order = await self._store(fields, context, params, candidates[0].if_code,
+                                  candidates[0].fee_rate, source_ip)
         if order.state == St.INIT:
             order = await self._dispatch.dispatch(order, candidates)
         return self._unified_data(order)
+
+    async def _store(self, fields: UnifiedOrderFields, context: PayContext, params: Params,
+                     if_code: str, fee_rate: str, source_ip: str | None) -> PayOrder:
+        """The new order, or the existing one with the same mchOrderNo and parameters."""
+        for _ in range(2):  # a second try only after an id clash
+            order = self._new_order(fields, context, if_code, fee_rate, source_ip)
+            if await self._orders.insert(order):
+                return order
+            existing = await self._existing(context.mch_no, fields, params)
+            if existing is not None:
+                return existing
+        raise business_error("the order could not be stored; retry the request")
 
     async def _existing(self, mch_no: str, fields: UnifiedOrderFields,
                         params: Params) -> PayOrder | None:
@@ -118,7 +127,7 @@ class PayOrders:
                    fee_rate: str, source_ip: str | None) -> PayOrder:
         now = utc_now()
         lifetime = fields.expired_seconds or DEFAULT_EXPIRY_SECONDS
-        return PayOrder(
+        order = PayOrder(
             pay_order_id=f"P{self._ids.next()}", mch_no=context.mch_no, app_id=context.app_id,
             mch_order_no=fields.mch_order_no, if_code=if_code, way_code=fields.way_code,
             amount=fields.amount, currency=fields.currency, state=St.INIT,
@@ -129,6 +138,11 @@ class PayOrders:
             expire_at=now + timedelta(seconds=lifetime), fee_rate=fee_rate,
             fee_amount=merchant_fee(fields.amount, fee_rate), late_success=False,
             created_at=now, updated_at=now)
+        if fields.way_code == CASHIER:  # no channel yet: the payer's wallet decides
+            order.pay_data = self._links.url(order.pay_order_id, int(order.expire_at.timestamp()))
+            order.pay_data_type = ("codeUrl" if '"codeUrl"' in (fields.channel_extra or "")
+                                   else "payurl")
+        return order
 
     @staticmethod
     def _unified_data(order: PayOrder) -> dict[str, object]:

@@ -14,15 +14,19 @@ from paymesh.services.common.grpcserver import (
     run_service,
     start,
 )
+from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.sharedstate import open_shared_state
 from paymesh.services.gateway.authentication import RequestAuthenticator
 from paymesh.services.gateway.callbacks import CallbackIntake
+from paymesh.services.gateway.cashier import Cashier
+from paymesh.services.gateway.cashier_links import CashierLinks
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.pay_context import PayContextCache
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
 from paymesh.services.gateway.servicer import (
+    CashierServicer,
     ChannelCallbackServicer,
     MerchantApiServicer,
     PayOrderServicer,
@@ -44,7 +48,10 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     repository = PayOrderRepository(engine)
     usage = PassageUsage(engine)
     dispatch = ChannelDispatch(repository, usage, channels, config.public_url)
-    orders = PayOrders(repository, usage, channels, dispatch)
+    links = CashierLinks(SecretBox(config.require_master_key()).derive("cashier-links"),
+                         config.public_url)
+    orders = PayOrders(repository, usage, channels, dispatch, links)
+    cashier = Cashier(repository, contexts, channels, dispatch, links, config.public_url)
     authenticator = RequestAuthenticator(contexts, shared, config.req_time_window)
 
     server, health = build_server(SERVICE_NAMES)
@@ -53,6 +60,7 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     gateway_pb2_grpc.add_ChannelCallbackServiceServicer_to_server(
         ChannelCallbackServicer(CallbackIntake(repository, contexts, channels)), server)
     gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(PayOrderServicer(repository), server)
+    gateway_pb2_grpc.add_CashierServiceServicer_to_server(CashierServicer(cashier), server)
     contexts.start()
 
     async def close_all() -> None:

@@ -16,6 +16,8 @@ from paymesh.services.common.edge import refuse_edge
 from paymesh.services.common.errors import NotFound
 from paymesh.services.gateway.authentication import RequestAuthenticator
 from paymesh.services.gateway.callbacks import CallbackIntake, Reply
+from paymesh.services.gateway.cashier import Cashier
+from paymesh.services.gateway.cashier_pages import Page
 from paymesh.services.gateway.models import PayOrder
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.pay_context import PayContext
@@ -133,6 +135,35 @@ class ChannelCallbackServicer(gateway_pb2_grpc.ChannelCallbackServiceServicer):
             request.if_code, _channel_headers(context), request.http_body.content_type,
             request.http_body.data)
         return gateway_pb2.ReceiveAccountNotifyResponse(http_body=await _answer(context, reply))
+
+
+class CashierServicer(gateway_pb2_grpc.CashierServiceServicer):
+    """The aggregated-QR cashier's pages."""
+
+    def __init__(self, cashier: Cashier) -> None:
+        self._cashier = cashier
+
+    async def ShowCashier(self, request: gateway_pb2.ShowCashierRequest,
+                          context: grpc.aio.ServicerContext) -> gateway_pb2.ShowCashierResponse:
+        page = await self._cashier.show(request.token, _header(context, "user-agent"))
+        return gateway_pb2.ShowCashierResponse(http_body=await _page(context, page))
+
+    async def CashierReturn(self, request: gateway_pb2.CashierReturnRequest,
+                            context: grpc.aio.ServicerContext
+                            ) -> gateway_pb2.CashierReturnResponse:
+        page = await self._cashier.on_return(request.token, request.way, request.code)
+        return gateway_pb2.CashierReturnResponse(http_body=await _page(context, page))
+
+
+def _header(context: grpc.aio.ServicerContext, name: str) -> str:
+    return next((v for k, v in _metadata(context) if k == name), "")
+
+
+async def _page(context: grpc.aio.ServicerContext, page: Page) -> httpbody_pb2.HttpBody:
+    """A page whose status (and redirect location) the edge applies."""
+    await context.send_initial_metadata(
+        (("x-paymesh-http-status", str(page.status)), *page.headers.items()))
+    return httpbody_pb2.HttpBody(content_type=page.content_type, data=page.body)
 
 
 def _channel_headers(context: grpc.aio.ServicerContext) -> list[tuple[str, str]]:
