@@ -8,7 +8,7 @@ import string
 import threading
 import time
 
-_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -27,7 +27,7 @@ class SnowflakeIds:
 
     def next(self) -> int:
         with self._lock:
-            now = int(time.time() * 1000) - _EPOCH_MS
+            now = int(time.time() * 1000) - EPOCH_MS
             if now <= self._last_ms:
                 now = self._last_ms
                 self._seq = (self._seq + 1) & 0xFFF
@@ -37,6 +37,11 @@ class SnowflakeIds:
                 self._seq = 0
             self._last_ms = now
             return (now << 22) | (self._worker << 12) | self._seq
+
+
+def issued_at_ms(snowflake: int) -> int:
+    """When a snowflake id was made, Unix milliseconds (channels that key by time need it)."""
+    return (snowflake >> 22) + EPOCH_MS
 
 
 def merchant_no() -> str:

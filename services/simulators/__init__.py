@@ -1,0 +1,1 @@
+"""Local, honest simulators of the payment channels, for tests and offline development."""

@@ -1,0 +1,1 @@
+"""Tests of the ysfpay (UnionPay ACP) adapter against its simulator, and of the simulator alone."""
