@@ -1,0 +1,1 @@
+"""The WeChat Pay adapter against the WeChat Pay simulator, and the simulator on its own."""
