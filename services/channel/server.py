@@ -11,6 +11,7 @@ import httpx
 
 from paymesh.channel.v1 import channel_pb2, channel_pb2_grpc
 from paymesh.services.channel.adapters import AdapterRegistry
+from paymesh.services.channel.adapters.alipay import AlipayAdapter
 from paymesh.services.channel.adapters.sandbox import SandboxAdapter
 from paymesh.services.channel.adapters.wxpay import WxpayAdapter
 from paymesh.services.channel.adapters.ysfpay import YsfpayAdapter
@@ -46,7 +47,8 @@ async def create(config: MeshConfig, address: str, *,
     box = SecretBox(config.require_master_key())
     sandbox = SandboxAdapter(SandboxBook(db.sessions(engine)), delivery, config.public_url, box)
     server, health = build_server(SERVICE_NAMES)
-    adapters = AdapterRegistry([sandbox, WxpayAdapter(client), YsfpayAdapter(client)])
+    adapters = AdapterRegistry([sandbox, WxpayAdapter(client), AlipayAdapter(client),
+                                YsfpayAdapter(client)])
     channel_pb2_grpc.add_ChannelServiceServicer_to_server(ChannelServicer(adapters), server)
     channel_pb2_grpc.add_SandboxPageServiceServicer_to_server(SandboxPageServicer(sandbox), server)
     # Cleanups run in reverse: stop retries, then close the HTTP client, then the engine.

@@ -142,7 +142,7 @@ async def test_query_and_close_map_the_sandbox_states(mesh: ChannelMesh) -> None
 
 
 async def test_unknown_if_code_is_not_supported(mesh: ChannelMesh) -> None:
-    for if_code in ["wxpay", "no-such-channel", ""]:
+    for if_code in ["no-such-channel", ""]:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await mesh.channel.Pay(pay_request(order_id(), if_code=if_code))
         assert reason_of(refused.value) == "CHANNEL_NOT_SUPPORTED"
