@@ -13,6 +13,7 @@ from paymesh.channel.v1 import channel_pb2, channel_pb2_grpc
 from paymesh.services.channel.adapters import AdapterRegistry
 from paymesh.services.channel.adapters.alipay import AlipayAdapter
 from paymesh.services.channel.adapters.sandbox import SandboxAdapter
+from paymesh.services.channel.adapters.stripe_card import StripeAdapter
 from paymesh.services.channel.adapters.wxpay import WxpayAdapter
 from paymesh.services.channel.adapters.ysfpay import YsfpayAdapter
 from paymesh.services.channel.delivery import RETRY_DELAYS, CallbackDelivery
@@ -48,7 +49,7 @@ async def create(config: MeshConfig, address: str, *,
     sandbox = SandboxAdapter(SandboxBook(db.sessions(engine)), delivery, config.public_url, box)
     server, health = build_server(SERVICE_NAMES)
     adapters = AdapterRegistry([sandbox, WxpayAdapter(client), AlipayAdapter(client),
-                                YsfpayAdapter(client)])
+                                YsfpayAdapter(client), StripeAdapter(client)])
     channel_pb2_grpc.add_ChannelServiceServicer_to_server(ChannelServicer(adapters), server)
     channel_pb2_grpc.add_SandboxPageServiceServicer_to_server(SandboxPageServicer(sandbox), server)
     # Cleanups run in reverse: stop retries, then close the HTTP client, then the engine.

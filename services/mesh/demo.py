@@ -14,8 +14,24 @@ import grpc
 from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.waycodes import WAY_CODES
+from paymesh.services.mesh.simulators import SIMULATED, RunningSimulator
 
 DEMO_FEE_RATE = "0.006"
+
+
+async def wire_simulators(config: MeshConfig, app_id: str,
+                          simulators: list[RunningSimulator]) -> None:
+    """Routes the demo app's wayCodes through the simulated channels, ahead of the sandbox."""
+    async with grpc.aio.insecure_channel(config.addrs["merchant"]) as channel:
+        stub = merchant_pb2_grpc.MerchantServiceStub(channel)
+        for sim in simulators:
+            await stub.PutChannelConfig(merchant_pb2.PutChannelConfigRequest(
+                app_id=app_id, if_code=sim.if_code, params_json=json.dumps(sim.params)),
+                timeout=10)
+            for way_code in SIMULATED[sim.if_code][1]:
+                await stub.PutPayPassage(merchant_pb2.PutPayPassageRequest(
+                    app_id=app_id, way_code=way_code, if_code=sim.if_code,
+                    fee_rate=DEMO_FEE_RATE, priority=10), timeout=10)
 
 
 async def ensure_demo(config: MeshConfig) -> dict[str, str]:

@@ -28,6 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paymesh.services.common import db
 from paymesh.services.common.config import SERVICES, MeshConfig
 from paymesh.services.mesh import envoy
+from paymesh.services.mesh.simulators import SIMULATED, RunningSimulator, start_simulator
 
 START_ORDER = ("merchant", "channel", "gateway")
 MIGRATED = ("merchant", "gateway", "channel")
@@ -84,6 +85,20 @@ class Mesh:
     def __init__(self, config: MeshConfig) -> None:
         self.config = config
         self.children: list[Child] = []
+        self.simulators: list[RunningSimulator] = []
+
+    def start_simulators(self) -> None:
+        """Starts the channel simulators and records them in ``simulators.json``."""
+        for if_code in SIMULATED:
+            try:
+                running = start_simulator(if_code, self.config.data_dir / "logs")
+            except RuntimeError as error:
+                raise MeshError(str(error)) from None
+            self.simulators.append(running)
+            self.children.append(Child(f"{if_code} simulator", running.process,
+                                       self.config.data_dir / "logs" / f"simulator-{if_code}.log"))
+        (self.config.data_dir / "simulators.json").write_text(json.dumps(
+            {s.if_code: {"baseUrl": s.base_url} for s in self.simulators}, indent=2))
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = self.config.data_dir / "logs" / f"{name}.log"

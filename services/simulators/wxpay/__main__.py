@@ -26,7 +26,7 @@ def main() -> None:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with WxpaySimulator(port=args.port, time_scale=args.time_scale) as sim:
-        print(json.dumps({"base_url": sim.base_url,
+        print(json.dumps({"baseUrl": sim.base_url,
                           "params": sim.adapter_params(isv=args.isv, mode=args.mode)}),
               flush=True)
         try:
