@@ -1,4 +1,4 @@
-"""The sandbox channel's own book: the payments it was asked to take, as a channel keeps them.
+"""The sandbox channel's own book: the payments and refunds it took, as a channel keeps them.
 
 The channel service owns no platform data; this table is the simulated channel's side of a
 payment, so the sandbox can answer queries and callbacks the way a real channel would.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, CheckConstraint, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paymesh.services.common.db import UtcDateTime
@@ -37,6 +37,10 @@ class SandboxPayment(Base):
     """
 
     __tablename__ = "sandbox_payment"
+    __table_args__ = (
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount",
+                        name="ck_sandbox_payment_refunded_amount"),
+    )
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
     pay_order_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -50,4 +54,33 @@ class SandboxPayment(Base):
     channel_order_no: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expire_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Fen refunded or being refunded (PROCESSING refunds hold their amount); ≤ amount.
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class SandboxRefundState(enum.StrEnum):
+    """The sandbox's own refund states; the adapter maps them onto ChannelState."""
+
+    PROCESSING = "PROCESSING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+class SandboxRefund(Base):
+    """One refund the sandbox took, keyed by the platform's refund id. Amount in fen, ≥ 1.
+
+    A barcode payment reversed by CancelPayment after it succeeded is refunded in full under the
+    id ``cancel:{pay_order_id}`` (a colon never appears in a platform refund id).
+    """
+
+    __tablename__ = "sandbox_refund"
+
+    refund_order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    pay_order_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    channel_refund_no: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

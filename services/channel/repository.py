@@ -2,11 +2,15 @@
 
 Every state change is one ``UPDATE ... WHERE state IN (allowed)``: two payers clicking at once, or a
 click racing a close, move a payment exactly once, whoever wins.
+
+Refunds follow the same rule for money: a refund raises its payment's ``refunded_amount`` by one
+``UPDATE ... WHERE refunded_amount + :x <= amount`` and is inserted in the same transaction, so
+however many refunds race for one payment, together they never exceed what was paid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -14,7 +18,12 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from paymesh.services.channel.models import SandboxPayment, SandboxState
+from paymesh.services.channel.models import (
+    SandboxPayment,
+    SandboxRefund,
+    SandboxRefundState,
+    SandboxState,
+)
 
 
 class SandboxBook:
@@ -61,3 +70,71 @@ class SandboxBook:
                 .values(state=to.value, updated_at=now)
                 .execution_options(synchronize_session=False)))
             return result.rowcount == 1
+
+    async def book_refund(self, refund: SandboxRefund, now: datetime) -> SandboxRefund | None:
+        """Books ``refund`` against its successful payment; returns the refund booked under its id.
+
+        That is ``refund`` itself, or the refund already booked under the same id (compare its
+        amount). None when the payment is not successful or ``refund`` would take its refunded
+        total past its amount; nothing is changed then.
+        """
+        try:
+            async with self._sessions.begin() as session:
+                raised = cast(CursorResult[Any], await session.execute(
+                    update(SandboxPayment)
+                    .where(SandboxPayment.pay_order_id == refund.pay_order_id,
+                           SandboxPayment.state == SandboxState.SUCCESS.value,
+                           SandboxPayment.refunded_amount + refund.amount
+                           <= SandboxPayment.amount)
+                    .values(refunded_amount=SandboxPayment.refunded_amount + refund.amount,
+                            updated_at=now)
+                    .execution_options(synchronize_session=False)))
+                if raised.rowcount != 1:
+                    return await session.get(SandboxRefund, refund.refund_order_id)
+                session.add(refund)
+            return refund
+        except IntegrityError:
+            existing = await self.refund(refund.refund_order_id)
+            if existing is None:
+                raise
+            return existing
+
+    async def settle_refund(self, refund_order_id: str, success: bool, now: datetime) -> bool:
+        """Ends a PROCESSING refund; a failed one gives its amount back to the payment.
+
+        True when this call ended it; False when there is no such refund or it already ended.
+        """
+        to = SandboxRefundState.SUCCESS if success else SandboxRefundState.FAILED
+        async with self._sessions.begin() as session:
+            moved = cast(CursorResult[Any], await session.execute(
+                update(SandboxRefund)
+                .where(SandboxRefund.refund_order_id == refund_order_id,
+                       SandboxRefund.state == SandboxRefundState.PROCESSING.value)
+                .values(state=to.value, updated_at=now)
+                .execution_options(synchronize_session=False)))
+            if moved.rowcount != 1:
+                return False
+            if not success:
+                refund = await session.get(SandboxRefund, refund_order_id)
+                assert refund is not None
+                await session.execute(
+                    update(SandboxPayment)
+                    .where(SandboxPayment.pay_order_id == refund.pay_order_id)
+                    .values(refunded_amount=SandboxPayment.refunded_amount - refund.amount,
+                            updated_at=now)
+                    .execution_options(synchronize_session=False))
+            return True
+
+    async def refund(self, refund_order_id: str) -> SandboxRefund | None:
+        """The refund booked under a platform refund id, if any."""
+        async with self._sessions() as session:
+            return await session.get(SandboxRefund, refund_order_id)
+
+    async def refunds_of(self, pay_order_id: str) -> Sequence[SandboxRefund]:
+        """Every refund of a payment, in any state, oldest first (cancel reversals included)."""
+        async with self._sessions() as session:
+            found = await session.scalars(
+                select(SandboxRefund).where(SandboxRefund.pay_order_id == pay_order_id)
+                .order_by(SandboxRefund.created_at, SandboxRefund.refund_order_id))
+            refunds: Sequence[SandboxRefund] = found.all()
+            return refunds

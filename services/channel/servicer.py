@@ -6,6 +6,7 @@ No business rules here; they live in the adapters.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from urllib.parse import parse_qs
 
 import grpc
@@ -16,8 +17,10 @@ from paymesh.services.channel.adapters import AdapterRegistry
 from paymesh.services.channel.adapters.base import (
     AckReply,
     Callback,
+    CallbackKind,
     ChannelState,
     PaymentOrder,
+    RefundOrder,
     parse_channel_params,
 )
 from paymesh.services.channel.adapters.sandbox import SandboxAdapter
@@ -31,6 +34,18 @@ def _state(state: ChannelState | None) -> channel_pb2.ChannelState.ValueType:
     if state is None:
         return channel_pb2.CHANNEL_STATE_UNSPECIFIED
     return channel_pb2.ChannelState.Value(f"CHANNEL_STATE_{state.value}")
+
+
+def _kind(kind: CallbackKind | None) -> channel_pb2.CallbackKind.ValueType:
+    if kind is None:
+        return channel_pb2.CALLBACK_KIND_UNSPECIFIED
+    return channel_pb2.CallbackKind.Value(f"CALLBACK_KIND_{kind.value}")
+
+
+def _callback(headers: Iterable[channel_pb2.HttpHeader], body: bytes,
+              content_type: str) -> Callback:
+    return Callback(headers={h.name.lower(): h.value for h in headers}, body=body,
+                    content_type=content_type)
 
 
 def _ack(reply: AckReply) -> channel_pb2.AckReply:
@@ -51,7 +66,7 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
         order = PaymentOrder(
             pay_order_id=o.pay_order_id, way_code=o.way_code, amount=o.amount,
             currency=o.currency, subject=o.subject, body=o.body, client_ip=o.client_ip,
-            expire_at=o.expire_at, channel_extra=o.channel_extra)
+            expire_at=o.expire_at, channel_extra=o.channel_extra, return_url=o.return_url)
         result = await adapter.pay(parse_channel_params(request.channel_params_json), order,
                                    request.notify_url)
         return channel_pb2.PayResponse(
@@ -82,8 +97,7 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
                              context: grpc.aio.ServicerContext
                              ) -> channel_pb2.VerifyCallbackResponse:
         adapter = self._adapters.get(request.if_code)
-        callback = Callback(headers={h.name.lower(): h.value for h in request.headers},
-                            body=request.body, content_type=request.content_type)
+        callback = _callback(request.headers, request.body, request.content_type)
         result = await adapter.verify_callback(
             parse_channel_params(request.channel_params_json), callback)
         return channel_pb2.VerifyCallbackResponse(
@@ -91,7 +105,54 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
             pay_order_id=result.pay_order_id, channel_order_no=result.channel_order_no,
             amount=result.amount, currency=result.currency, channel_state=_state(result.state),
             err_code=result.err_code, err_msg=result.err_msg,
-            ack_ok=_ack(result.ack_ok), ack_retry=_ack(result.ack_retry))
+            ack_ok=_ack(result.ack_ok), ack_retry=_ack(result.ack_retry),
+            kind=_kind(result.kind), refund_order_id=result.refund_order_id,
+            channel_refund_no=result.channel_refund_no, refund_amount=result.refund_amount)
+
+    async def IdentifyCallback(self, request: channel_pb2.IdentifyCallbackRequest,
+                               context: grpc.aio.ServicerContext
+                               ) -> channel_pb2.IdentifyCallbackResponse:
+        adapter = self._adapters.get(request.if_code)
+        identity = await adapter.identify_callback(
+            _callback(request.headers, request.body, request.content_type))
+        if identity is None:
+            return channel_pb2.IdentifyCallbackResponse()
+        return channel_pb2.IdentifyCallbackResponse(
+            kind=_kind(identity.kind), pay_order_id=identity.pay_order_id,
+            refund_order_id=identity.refund_order_id)
+
+    async def CancelPayment(self, request: channel_pb2.CancelPaymentRequest,
+                            context: grpc.aio.ServicerContext
+                            ) -> channel_pb2.CancelPaymentResponse:
+        adapter = self._adapters.get(request.if_code)
+        result = await adapter.cancel(parse_channel_params(request.channel_params_json),
+                                      request.pay_order_id)
+        return channel_pb2.CancelPaymentResponse(
+            channel_state=_state(result.state), err_code=result.err_code, err_msg=result.err_msg)
+
+    async def Refund(self, request: channel_pb2.RefundRequest, context: grpc.aio.ServicerContext
+                     ) -> channel_pb2.RefundResponse:
+        adapter = self._adapters.get(request.if_code)
+        refund = RefundOrder(
+            pay_order_id=request.pay_order_id, refund_order_id=request.refund_order_id,
+            pay_amount=request.pay_amount, refund_amount=request.refund_amount,
+            currency=request.currency, channel_order_no=request.channel_order_no,
+            reason=request.reason)
+        result = await adapter.refund(parse_channel_params(request.channel_params_json), refund,
+                                      request.notify_url)
+        return channel_pb2.RefundResponse(
+            channel_state=_state(result.state), channel_refund_no=result.channel_refund_no,
+            err_code=result.err_code, err_msg=result.err_msg)
+
+    async def QueryRefund(self, request: channel_pb2.QueryRefundRequest,
+                          context: grpc.aio.ServicerContext) -> channel_pb2.QueryRefundResponse:
+        adapter = self._adapters.get(request.if_code)
+        result = await adapter.query_refund(parse_channel_params(request.channel_params_json),
+                                            request.pay_order_id, request.refund_order_id)
+        return channel_pb2.QueryRefundResponse(
+            channel_state=_state(result.state), channel_refund_no=result.channel_refund_no,
+            refund_amount=result.refund_amount, err_code=result.err_code,
+            err_msg=result.err_msg)
 
 
 class SandboxPageServicer(channel_pb2_grpc.SandboxPageServiceServicer):

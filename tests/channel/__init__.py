@@ -1,7 +1,8 @@
 """Tests of the channel service, and the helpers its test modules share.
 
-The helpers: an in-process channel service on port 0 with real stubs, and a tiny HTTP receiver
-on 127.0.0.1 that plays the platform's callback endpoint.
+The helpers: an in-process channel service on port 0 with real stubs, a second sandbox adapter on
+the same database for the sandbox's test controls (finish_refund) and its book, and a tiny HTTP
+receiver on 127.0.0.1 that plays the platform's callback endpoint.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import httpx
+
 from paymesh.channel.v1 import channel_pb2, channel_pb2_grpc
+from paymesh.services.channel.adapters.sandbox import SandboxAdapter
+from paymesh.services.channel.delivery import CallbackDelivery
+from paymesh.services.channel.repository import SandboxBook
 from paymesh.services.channel.server import create
+from paymesh.services.common import db
 from paymesh.services.common.clients import open_channel
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.grpcserver import RunningServer
+from paymesh.services.common.secretbox import SecretBox
 
 KEY = "sandbox-test-key-0123456789"
 PARAMS = json.dumps({"key": KEY})
@@ -45,6 +53,31 @@ async def running_channel(config: MeshConfig) -> AsyncIterator[ChannelMesh]:
     finally:
         await grpc_channel.close()
         await server.stop(0)
+
+
+@dataclass
+class SandboxControls:
+    """The sandbox adapter and book on a running channel service's database, for test controls."""
+
+    sandbox: SandboxAdapter
+    book: SandboxBook
+
+
+@contextlib.asynccontextmanager
+async def sandbox_controls(config: MeshConfig) -> AsyncIterator[SandboxControls]:
+    """A sandbox adapter on ``config``'s channel database, as an operator's console would hold."""
+    engine = db.open_engine(config.db_urls["channel"])
+    client = httpx.AsyncClient()
+    delivery = CallbackDelivery(client, FAST_RETRIES)
+    book = SandboxBook(db.sessions(engine))
+    sandbox = SandboxAdapter(book, delivery, config.public_url,
+                             SecretBox(config.require_master_key()))
+    try:
+        yield SandboxControls(sandbox, book)
+    finally:
+        await delivery.close()
+        await client.aclose()
+        await engine.dispose()
 
 
 def pay_request(pay_order_id: str, way_code: str = "ALI_WAP", amount: int = 1234,

@@ -5,7 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from paymesh.services.channel.models import SandboxPayment, SandboxState
+import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from paymesh.services.channel.models import (
+    SandboxPayment,
+    SandboxRefund,
+    SandboxRefundState,
+    SandboxState,
+)
 from paymesh.services.channel.repository import SandboxBook
 from paymesh.services.common import db
 from paymesh.services.common.config import MeshConfig
@@ -40,5 +49,44 @@ async def test_a_state_moves_only_from_an_allowed_state(config: MeshConfig) -> N
         again = await book.add_once(payment("t2", "P1"))
         assert again.token == "t1"
         assert await book.by_token("t2") is None
+    finally:
+        await engine.dispose()
+
+
+def refund(refund_order_id: str, amount: int,
+           state: SandboxRefundState = SandboxRefundState.SUCCESS) -> SandboxRefund:
+    return SandboxRefund(refund_order_id=refund_order_id, pay_order_id="P1", amount=amount,
+                         state=state.value, channel_refund_no="SBR1", reason="", created_at=NOW,
+                         updated_at=NOW)
+
+
+async def test_refunds_are_booked_within_the_paid_amount(config: MeshConfig) -> None:
+    engine = db.open_engine(config.db_urls["channel"])
+    try:
+        sessions = db.sessions(engine)
+        book = SandboxBook(sessions)
+        paid = payment("t1", "P1")
+        paid.amount, paid.state = 100, SandboxState.SUCCESS.value
+        await book.add_once(paid)
+
+        held = refund("R1", 70, SandboxRefundState.PROCESSING)
+        assert await book.book_refund(held, NOW) is held
+        assert await book.book_refund(refund("R2", 31), NOW) is None
+        assert await book.settle_refund("R1", success=False, now=NOW)
+        assert not await book.settle_refund("R1", success=True, now=NOW)  # already ended
+        booked = await book.book_refund(refund("R2", 100), NOW)
+        assert booked is not None and booked.amount == 100
+        again = await book.book_refund(refund("R2", 5), NOW)  # same id: the first booking
+        assert again is not None and again.amount == 100
+        assert [(r.refund_order_id, r.state) for r in await book.refunds_of("P1")] == [
+            ("R1", "FAILED"), ("R2", "SUCCESS")]
+
+        # The database itself refuses a refunded total above the amount (MariaDB reports a
+        # failed CHECK as error 4025, an OperationalError).
+        with pytest.raises((IntegrityError, OperationalError)):
+            async with sessions.begin() as session:
+                await session.execute(update(SandboxPayment)
+                                      .where(SandboxPayment.token == "t1")
+                                      .values(refunded_amount=101))
     finally:
         await engine.dispose()

@@ -51,6 +51,9 @@ async def test_an_authentic_callback_is_verified(mesh: ChannelMesh) -> None:
     assert (verdict.pay_order_id, verdict.amount, verdict.currency) == ("P100", 1234, "cny")
     assert verdict.channel_state == S.CHANNEL_STATE_CONFIRM_FAIL
     assert verdict.err_code == "PAYER_DECLINED"
+    assert verdict.kind == channel_pb2.CALLBACK_KIND_PAY
+    assert (verdict.refund_order_id, verdict.channel_refund_no, verdict.refund_amount) == (
+        "", "", 0)
 
 
 def bad_callbacks() -> list[tuple[dict[str, str], str]]:
@@ -76,6 +79,7 @@ async def test_a_bad_callback_is_refused_with_a_reason(mesh: ChannelMesh) -> Non
         assert not verdict.verified, fields
         assert reason in verdict.reject_reason, (fields, verdict.reject_reason)
         assert verdict.pay_order_id == "" and verdict.amount == 0
+        assert verdict.kind == channel_pb2.CALLBACK_KIND_UNSPECIFIED
         assert (verdict.ack_retry.status, verdict.ack_retry.body) == (400, b"fail")
         assert (verdict.ack_ok.status, verdict.ack_ok.body) == (200, b"success")
 

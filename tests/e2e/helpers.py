@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import Any
@@ -63,3 +64,38 @@ async def pay_on_sandbox_page(http: httpx.AsyncClient, pay_url: str,
     assert answer.status_code == 200, answer.text
     page: dict[str, Any] = answer.json()
     return page
+
+
+async def merchant_with_channel(mesh: RunningMesh, if_code: str, params: dict[str, Any],
+                                way_codes: list[str]) -> MerchantCredentials:
+    """A new merchant whose app takes ``way_codes`` through one channel config."""
+    import grpc
+
+    from paymesh.merchant.v1 import merchant_pb2 as pb
+    from paymesh.merchant.v1 import merchant_pb2_grpc
+
+    async with grpc.aio.insecure_channel(mesh.config.addrs["merchant"]) as channel:
+        stub = merchant_pb2_grpc.MerchantServiceStub(channel)
+        created = await stub.CreateMerchant(pb.CreateMerchantRequest(name=f"{if_code} shop"))
+        app_id = created.app.app_id
+        await stub.PutChannelConfig(pb.PutChannelConfigRequest(
+            app_id=app_id, if_code=if_code, params_json=json.dumps(params)))
+        for way_code in way_codes:
+            await stub.PutPayPassage(pb.PutPayPassageRequest(
+                app_id=app_id, way_code=way_code, if_code=if_code, fee_rate="0.006"))
+    return MerchantCredentials(created.merchant.mch_no, app_id, created.app_secret)
+
+
+async def wait_for_state(http: httpx.AsyncClient, mesh: RunningMesh,
+                         creds: MerchantCredentials, pay_order_id: str, state: int,
+                         timeout: float = 10.0) -> dict[str, Any]:
+    """Queries through the edge until the order reaches ``state`` (bounded)."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = await signed_post(http, mesh, "/api/pay/query", {"payOrderId": pay_order_id},
+                                   creds)
+        if answer["data"]["state"] == state or time.monotonic() > deadline:
+            return answer
+        await asyncio.sleep(0.1)

@@ -20,6 +20,25 @@ Callback (sent when the payer clicks pay or fail on the page)
     joined by ``&``, keys sorted byte-wise, empty values and ``sign`` left out. The receiver
     answers HTTP 200 with body ``success`` (trimmed, any case); anything else is retried after
     1, 2, 4, 8, 16 and 32 s. A receiver accepts a timestamp within ±300 s of its clock.
+
+Cancel (撤销)
+    Reverses a payment: a successful one is refunded in full (what is not refunded yet) under the
+    refund id ``cancel:{payOrderId}``, a waiting one is closed, a failed, closed or unknown one
+    needs nothing; the answer is CONFIRM_SUCCESS (UNKNOWN, errCode ``SYSTEM_BUSY``, only when
+    refunds of the same payment keep racing it: cancel again).
+
+Refund
+    Only a successful payment can be refunded (else CONFIRM_FAIL ``ORDER_NOT_PAID``); ``pay_amount``
+    must be the payment's amount (else ``PAY_AMOUNT_MISMATCH``). Refunds are idempotent on the
+    refund id: the same id again returns the first result, with another amount or payment
+    ``REFUND_PARAMS_MISMATCH``. Together the refunds of a payment never exceed its amount
+    (``REFUND_EXCEEDS_PAID``), however many arrive at once. The sandbox refunds at once:
+    CONFIRM_SUCCESS and a channel refund id ``SBR…``. Magic value: a reason containing
+    ``[sandbox:pending]`` leaves the refund PROCESSING (WAITING, its amount held) until a test or
+    operator ends it with ``SandboxAdapter.finish_refund``; a failed one gives its amount back.
+    The sandbox sends no refund callbacks (its refunds end synchronously or by finish_refund);
+    poll QueryRefund for a pending one. Unknown refunds are CONFIRM_FAIL ``REFUND_NOT_EXIST``.
+    ``SandboxBook.refunds_of(payOrderId)`` lists a payment's refunds, cancel reversals included.
 """
 
 from __future__ import annotations
@@ -39,13 +58,18 @@ from urllib.parse import parse_qsl
 from paymesh.services.channel.adapters.base import (
     AckReply,
     Callback,
+    CallbackIdentity,
+    CallbackKind,
     CallbackResult,
     ChannelState,
     CloseResult,
     PaymentOrder,
     PayResult,
     QueryResult,
+    RefundOrder,
+    RefundResult,
 )
+from paymesh.services.channel.adapters.sandbox_refunds import SandboxRefunds
 from paymesh.services.channel.delivery import CallbackDelivery
 from paymesh.services.channel.models import SandboxPayment, SandboxState
 from paymesh.services.channel.repository import SandboxBook
@@ -93,6 +117,7 @@ class SandboxAdapter:
         self._delivery = delivery
         self._public_url = public_url.rstrip("/")
         self._clock = clock
+        self._refunds = SandboxRefunds(book, self._now)
 
     async def pay(self, params: Mapping[str, Any], order: PaymentOrder,
                   notify_url: str) -> PayResult:
@@ -182,7 +207,36 @@ class SandboxAdapter:
             pay_order_id=fields["payOrderId"], channel_order_no=fields["channelOrderNo"],
             amount=int(fields["amount"]), currency=fields["currency"].lower(),
             state=outcome[fields["result"]], err_code="PAYER_DECLINED" if declined else "",
-            err_msg=_DECLINED if declined else "")
+            err_msg=_DECLINED if declined else "", kind=CallbackKind.PAY)
+
+    async def identify_callback(self, callback: Callback) -> CallbackIdentity | None:
+        fields, problem = _parse_form(callback.body)
+        pay_order_id = fields.get("payOrderId", "")
+        if problem or not pay_order_id:
+            return None
+        return CallbackIdentity(CallbackKind.PAY, pay_order_id=pay_order_id)
+
+    async def cancel(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+        _key(params)
+        return await self._refunds.reverse(pay_order_id)
+
+    async def refund(self, params: Mapping[str, Any], refund: RefundOrder,
+                     notify_url: str) -> RefundResult:
+        _key(params)
+        return await self._refunds.refund(refund)
+
+    async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
+                           refund_order_id: str) -> RefundResult:
+        _key(params)
+        return await self._refunds.query(pay_order_id, refund_order_id)
+
+    async def finish_refund(self, refund_order_id: str, success: bool) -> RefundResult:
+        """Ends a pending (``[sandbox:pending]``) refund, as the channel would some time later.
+
+        For tests and operators; the platform learns the outcome by QueryRefund. An ended refund
+        is left as it is. SANDBOX_REFUND_NOT_FOUND when there is no such refund.
+        """
+        return await self._refunds.finish(refund_order_id, success)
 
     async def payment_for_page(self, token: str) -> SandboxPayment:
         """The payment behind a pay page token; SANDBOX_PAYMENT_NOT_FOUND when there is none."""

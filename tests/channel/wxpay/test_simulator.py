@@ -213,10 +213,10 @@ def test_the_command_line_prints_its_url_and_params() -> None:
     try:
         assert process.stdout is not None
         line = json.loads(process.stdout.readline())
-        assert line["params"]["apiBase"] == line["base_url"]
+        assert line["params"]["apiBase"] == line["baseUrl"]
         assert {"mchId", "appId", "apiV3Key", "serialNo", "apiClientKey", "wxpayPublicKeyId",
                 "wxpayPublicKey", "platformCerts", "sub"} <= set(line["params"])
-        book = httpx.get(line["base_url"] + "/__sim/book", timeout=5, trust_env=False)
+        book = httpx.get(line["baseUrl"] + "/__sim/book", timeout=5, trust_env=False)
         assert book.json() == {"orders": [], "refunds": []}
     finally:
         process.terminate()
