@@ -19,12 +19,14 @@ from paymesh.services.channel.adapters.base import (
     Callback,
     CallbackKind,
     ChannelState,
+    PayerIdentification,
     PaymentOrder,
     RefundOrder,
     parse_channel_params,
 )
 from paymesh.services.channel.adapters.sandbox import SandboxAdapter
 from paymesh.services.channel.page import decision_note, render_pay_page
+from paymesh.services.common.errors import DomainError
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
@@ -108,6 +110,29 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
             ack_ok=_ack(result.ack_ok), ack_retry=_ack(result.ack_retry),
             kind=_kind(result.kind), refund_order_id=result.refund_order_id,
             channel_refund_no=result.channel_refund_no, refund_amount=result.refund_amount)
+
+    async def BuildUserAuthUrl(self, request: channel_pb2.BuildUserAuthUrlRequest,
+                               context: grpc.aio.ServicerContext
+                               ) -> channel_pb2.BuildUserAuthUrlResponse:
+        adapter = self._identifier(request.if_code)
+        url = await adapter.user_auth_url(parse_channel_params(request.channel_params_json),
+                                          request.redirect_url, request.state)
+        return channel_pb2.BuildUserAuthUrlResponse(url=url)
+
+    async def ResolveChannelUser(self, request: channel_pb2.ResolveChannelUserRequest,
+                                 context: grpc.aio.ServicerContext
+                                 ) -> channel_pb2.ResolveChannelUserResponse:
+        adapter = self._identifier(request.if_code)
+        user = await adapter.channel_user(parse_channel_params(request.channel_params_json),
+                                          request.code)
+        return channel_pb2.ResolveChannelUserResponse(channel_user_id=user)
+
+    def _identifier(self, if_code: str) -> PayerIdentification:
+        adapter = self._adapters.get(if_code)
+        if not isinstance(adapter, PayerIdentification):
+            raise DomainError("CHANNEL_NOT_SUPPORTED",
+                              f"channel {if_code!r} cannot identify payers for the cashier yet")
+        return adapter
 
     async def IdentifyCallback(self, request: channel_pb2.IdentifyCallbackRequest,
                                context: grpc.aio.ServicerContext

@@ -10,7 +10,7 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from paymesh.services.common.errors import DomainError
 
@@ -149,6 +149,18 @@ class CallbackIdentity:
     kind: CallbackKind
     pay_order_id: str = ""
     refund_order_id: str = ""
+
+
+@runtime_checkable
+class PayerIdentification(Protocol):
+    """A channel that can identify the payer in its app through OAuth (for the cashier)."""
+
+    async def user_auth_url(self, params: Mapping[str, Any], redirect_url: str,
+                            state: str) -> str:
+        """Where to send the payer's browser; the channel returns to ``redirect_url``+code."""
+
+    async def channel_user(self, params: Mapping[str, Any], code: str) -> str:
+        """The payer's id at the channel (openid, user id) for an OAuth code."""
 
 
 class ChannelAdapter(Protocol):

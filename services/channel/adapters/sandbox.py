@@ -53,7 +53,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from paymesh.services.channel.adapters.base import (
     AckReply,
@@ -209,6 +209,24 @@ class SandboxAdapter:
             state=outcome[fields["result"]], err_code="PAYER_DECLINED" if declined else "",
             err_msg=_DECLINED if declined else "", kind=CallbackKind.PAY)
 
+    async def user_auth_url(self, params: Mapping[str, Any], redirect_url: str,
+                            state: str) -> str:
+        """The sandbox's OAuth: straight back with a code signed by the app's sandbox key."""
+        key = _key(params)
+        nonce = secrets.token_hex(8)
+        code = f"sbx.{nonce}.{_oauth_mac(key, nonce)}"
+        separator = "&" if "?" in redirect_url else "?"
+        return f"{redirect_url}{separator}code={code}&state={quote(state)}"
+
+    async def channel_user(self, params: Mapping[str, Any], code: str) -> str:
+        """The sandbox payer behind a code it issued; a forged code is refused."""
+        key = _key(params)
+        parts = code.split(".")
+        if (len(parts) != 3 or parts[0] != "sbx"
+                or not hmac.compare_digest(_oauth_mac(key, parts[1]), parts[2])):
+            raise InvalidArgument("code", "not an OAuth code issued by the sandbox")
+        return "sandbox-user-" + hashlib.sha256(f"{key}:{parts[1]}".encode()).hexdigest()[:16]
+
     async def identify_callback(self, callback: Callback) -> CallbackIdentity | None:
         fields, problem = _parse_form(callback.body)
         pay_order_id = fields.get("payOrderId", "")
@@ -291,6 +309,10 @@ class SandboxAdapter:
 
     def _now(self) -> datetime:
         return _utc(self._clock())
+
+
+def _oauth_mac(key: str, nonce: str) -> str:
+    return hmac.new(key.encode("utf-8"), f"oauth:{nonce}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def _key_context(pay_order_id: str) -> str:
