@@ -46,8 +46,11 @@ def _kind(kind: CallbackKind | None) -> channel_pb2.CallbackKind.ValueType:
 
 def _callback(headers: Iterable[channel_pb2.HttpHeader], body: bytes,
               content_type: str) -> Callback:
-    return Callback(headers={h.name.lower(): h.value for h in headers}, body=body,
-                    content_type=content_type)
+    joined: dict[str, str] = {}
+    for header in headers:  # a repeated header stays visible to the adapter, as HTTP joins it
+        name = header.name.lower()
+        joined[name] = f"{joined[name]}, {header.value}" if name in joined else header.value
+    return Callback(headers=joined, body=body, content_type=content_type)
 
 
 def _ack(reply: AckReply) -> channel_pb2.AckReply:
@@ -81,7 +84,8 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
                            ) -> channel_pb2.QueryPaymentResponse:
         adapter = self._adapters.get(request.if_code)
         result = await adapter.query(parse_channel_params(request.channel_params_json),
-                                     request.pay_order_id)
+                                     request.pay_order_id,
+                                     channel_order_no=request.channel_order_no)
         return channel_pb2.QueryPaymentResponse(
             channel_state=_state(result.state), channel_order_no=result.channel_order_no,
             err_code=result.err_code, err_msg=result.err_msg)
@@ -91,7 +95,8 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
                            ) -> channel_pb2.ClosePaymentResponse:
         adapter = self._adapters.get(request.if_code)
         result = await adapter.close(parse_channel_params(request.channel_params_json),
-                                     request.pay_order_id)
+                                     request.pay_order_id,
+                                     channel_order_no=request.channel_order_no)
         return channel_pb2.ClosePaymentResponse(
             channel_state=_state(result.state), err_code=result.err_code, err_msg=result.err_msg)
 
@@ -151,7 +156,8 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
                             ) -> channel_pb2.CancelPaymentResponse:
         adapter = self._adapters.get(request.if_code)
         result = await adapter.cancel(parse_channel_params(request.channel_params_json),
-                                      request.pay_order_id)
+                                      request.pay_order_id,
+                                      channel_order_no=request.channel_order_no)
         return channel_pb2.CancelPaymentResponse(
             channel_state=_state(result.state), err_code=result.err_code, err_msg=result.err_msg)
 
@@ -173,7 +179,9 @@ class ChannelServicer(channel_pb2_grpc.ChannelServiceServicer):
                           context: grpc.aio.ServicerContext) -> channel_pb2.QueryRefundResponse:
         adapter = self._adapters.get(request.if_code)
         result = await adapter.query_refund(parse_channel_params(request.channel_params_json),
-                                            request.pay_order_id, request.refund_order_id)
+                                            request.pay_order_id, request.refund_order_id,
+            channel_order_no=request.channel_order_no,
+            channel_refund_no=request.channel_refund_no)
         return channel_pb2.QueryRefundResponse(
             channel_state=_state(result.state), channel_refund_no=result.channel_refund_no,
             refund_amount=result.refund_amount, err_code=result.err_code,

@@ -60,10 +60,12 @@ class ChannelCalls:
         return ChannelAnswer(answer.channel_state, answer.channel_order_no, answer.pay_data_type,
                              answer.pay_data, answer.err_code, answer.err_msg)
 
-    async def close(self, if_code: str, params_json: str, pay_order_id: str) -> ChannelAnswer:
+    async def close(self, if_code: str, params_json: str, pay_order_id: str,
+                    channel_order_no: str = "") -> ChannelAnswer:
         try:
             answer = await self._stub.ClosePayment(channel_pb2.ClosePaymentRequest(
-                if_code=if_code, channel_params_json=params_json, pay_order_id=pay_order_id),
+                if_code=if_code, channel_params_json=params_json, pay_order_id=pay_order_id,
+                channel_order_no=channel_order_no),
                 timeout=PAY_DEADLINE_SECONDS)
         except grpc.aio.AioRpcError as error:
             return _failed_call(error)

@@ -164,7 +164,8 @@ class PayOrders:
             return {}
         if order.state in OPEN_STATES:
             params_json = context.channel_params(order.if_code) or "{}"
-            answer = await self._channels.close(order.if_code, params_json, order.pay_order_id)
+            answer = await self._channels.close(order.if_code, params_json, order.pay_order_id,
+                                                order.channel_order_no or "")
             if answer.state != S.CHANNEL_STATE_CONFIRM_SUCCESS:
                 raise business_error(f"the channel did not close order {order.pay_order_id}: "
                                      f"{answer.err_msg or answer.err_code or 'no reason given'}")

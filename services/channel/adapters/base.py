@@ -164,7 +164,11 @@ class PayerIdentification(Protocol):
 
 
 class ChannelAdapter(Protocol):
-    """One payment channel. ``params`` are the decrypted channel parameters of the call."""
+    """One payment channel. ``params`` are the decrypted channel parameters of the call.
+
+    ``channel_order_no`` / ``channel_refund_no`` are the channel's own ids when the platform
+    knows them; channels that find payments by the platform's ids may ignore them.
+    """
 
     if_code: str
 
@@ -172,10 +176,12 @@ class ChannelAdapter(Protocol):
                   notify_url: str) -> PayResult:
         """Asks the channel to take a payment; idempotent on the pay order id."""
 
-    async def query(self, params: Mapping[str, Any], pay_order_id: str) -> QueryResult:
+    async def query(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> QueryResult:
         """Asks the channel for the payment's current state."""
 
-    async def close(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def close(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> CloseResult:
         """Asks the channel to close an unpaid payment."""
 
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
@@ -188,7 +194,8 @@ class ChannelAdapter(Protocol):
         Needs no parameters and trusts nothing; None when the body names no order.
         """
 
-    async def cancel(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def cancel(self, params: Mapping[str, Any], pay_order_id: str, *,
+                     channel_order_no: str = "") -> CloseResult:
         """Reverses a barcode payment (cancelled, or refunded at the channel if it went through)."""
 
     async def refund(self, params: Mapping[str, Any], refund: RefundOrder,
@@ -196,7 +203,8 @@ class ChannelAdapter(Protocol):
         """Asks the channel to refund; idempotent on the refund order id."""
 
     async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
-                           refund_order_id: str) -> RefundResult:
+                           refund_order_id: str, *, channel_order_no: str = "",
+                           channel_refund_no: str = "") -> RefundResult:
         """Asks the channel for the refund's current state."""
 
 

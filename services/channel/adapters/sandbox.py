@@ -155,7 +155,8 @@ class SandboxAdapter:
         return PayResult(result.state, channel_order_no=result.channel_order_no,
                          pay_data_type="none", err_code=result.err_code, err_msg=result.err_msg)
 
-    async def query(self, params: Mapping[str, Any], pay_order_id: str) -> QueryResult:
+    async def query(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> QueryResult:
         _key(params)
         payment = await self._book.by_pay_order(pay_order_id)
         if payment is None:
@@ -163,7 +164,8 @@ class SandboxAdapter:
                                err_msg=f"the sandbox has no payment for order {pay_order_id}")
         return _query_result(payment)
 
-    async def close(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def close(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> CloseResult:
         _key(params)
         payment = await self._book.by_pay_order(pay_order_id)
         if payment is None:
@@ -234,7 +236,8 @@ class SandboxAdapter:
             return None
         return CallbackIdentity(CallbackKind.PAY, pay_order_id=pay_order_id)
 
-    async def cancel(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def cancel(self, params: Mapping[str, Any], pay_order_id: str, *,
+                     channel_order_no: str = "") -> CloseResult:
         _key(params)
         return await self._refunds.reverse(pay_order_id)
 
@@ -244,7 +247,8 @@ class SandboxAdapter:
         return await self._refunds.refund(refund)
 
     async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
-                           refund_order_id: str) -> RefundResult:
+                           refund_order_id: str, *, channel_order_no: str = "",
+                           channel_refund_no: str = "") -> RefundResult:
         _key(params)
         return await self._refunds.query(pay_order_id, refund_order_id)
 

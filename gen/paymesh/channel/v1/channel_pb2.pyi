@@ -86,14 +86,16 @@ class PayResponse(_message.Message):
     def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., channel_order_no: _Optional[str] = ..., pay_data_type: _Optional[str] = ..., pay_data: _Optional[str] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
 
 class QueryPaymentRequest(_message.Message):
-    __slots__ = ("if_code", "channel_params_json", "pay_order_id")
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id", "channel_order_no")
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
     PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
     if_code: str
     channel_params_json: str
     pay_order_id: str
-    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ...) -> None: ...
+    channel_order_no: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ...) -> None: ...
 
 class QueryPaymentResponse(_message.Message):
     __slots__ = ("channel_state", "channel_order_no", "err_code", "err_msg")
@@ -108,14 +110,16 @@ class QueryPaymentResponse(_message.Message):
     def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., channel_order_no: _Optional[str] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
 
 class ClosePaymentRequest(_message.Message):
-    __slots__ = ("if_code", "channel_params_json", "pay_order_id")
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id", "channel_order_no")
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
     PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
     if_code: str
     channel_params_json: str
     pay_order_id: str
-    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ...) -> None: ...
+    channel_order_no: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ...) -> None: ...
 
 class ClosePaymentResponse(_message.Message):
     __slots__ = ("channel_state", "err_code", "err_msg")
@@ -240,14 +244,16 @@ class IdentifyCallbackResponse(_message.Message):
     def __init__(self, kind: _Optional[_Union[CallbackKind, str]] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ...) -> None: ...
 
 class CancelPaymentRequest(_message.Message):
-    __slots__ = ("if_code", "channel_params_json", "pay_order_id")
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id", "channel_order_no")
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
     PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
     if_code: str
     channel_params_json: str
     pay_order_id: str
-    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ...) -> None: ...
+    channel_order_no: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., channel_order_no: _Optional[str] = ...) -> None: ...
 
 class CancelPaymentResponse(_message.Message):
     __slots__ = ("channel_state", "err_code", "err_msg")
@@ -296,16 +302,20 @@ class RefundResponse(_message.Message):
     def __init__(self, channel_state: _Optional[_Union[ChannelState, str]] = ..., channel_refund_no: _Optional[str] = ..., err_code: _Optional[str] = ..., err_msg: _Optional[str] = ...) -> None: ...
 
 class QueryRefundRequest(_message.Message):
-    __slots__ = ("if_code", "channel_params_json", "pay_order_id", "refund_order_id")
+    __slots__ = ("if_code", "channel_params_json", "pay_order_id", "refund_order_id", "channel_refund_no", "channel_order_no")
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
     PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFUND_NO_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
     if_code: str
     channel_params_json: str
     pay_order_id: str
     refund_order_id: str
-    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ...) -> None: ...
+    channel_refund_no: str
+    channel_order_no: str
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ..., channel_refund_no: _Optional[str] = ..., channel_order_no: _Optional[str] = ...) -> None: ...
 
 class QueryRefundResponse(_message.Message):
     __slots__ = ("channel_state", "channel_refund_no", "refund_amount", "err_code", "err_msg")

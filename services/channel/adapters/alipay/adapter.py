@@ -128,7 +128,8 @@ class AlipayAdapter:
                              pay_data=trade_no)
         return PayResult(S.WAITING, pay_data_type="codeUrl", pay_data=answer.text("qr_code"))
 
-    async def query(self, params: Mapping[str, Any], pay_order_id: str) -> QueryResult:
+    async def query(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> QueryResult:
         cfg = read_params(params, self._keys)
         try:
             answer = await self._gateway.call(cfg, "alipay.trade.query",
@@ -148,10 +149,12 @@ class AlipayAdapter:
                            err_code=status if failed else "",
                            err_msg=f"trade_status {status}" if failed else "")
 
-    async def close(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def close(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> CloseResult:
         return await self._end(params, "alipay.trade.close", pay_order_id)
 
-    async def cancel(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def cancel(self, params: Mapping[str, Any], pay_order_id: str, *,
+                     channel_order_no: str = "") -> CloseResult:
         return await self._end(params, "alipay.trade.cancel", pay_order_id)
 
     async def _end(self, params: Mapping[str, Any], method: str, pay_order_id: str
@@ -194,7 +197,8 @@ class AlipayAdapter:
         return await self.query_refund(params, refund.pay_order_id, refund.refund_order_id)
 
     async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
-                           refund_order_id: str) -> RefundResult:
+                           refund_order_id: str, *, channel_order_no: str = "",
+                           channel_refund_no: str = "") -> RefundResult:
         cfg = read_params(params, self._keys)
         biz = {"out_trade_no": _order_id(pay_order_id),
                "out_request_no": _order_id(refund_order_id)}

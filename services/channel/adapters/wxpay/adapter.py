@@ -82,7 +82,8 @@ class WxpayAdapter:
         return PayResult(ChannelState.WAITING, pay_data_type="wxapp",
                          pay_data=json.dumps(client, ensure_ascii=False, separators=(",", ":")))
 
-    async def query(self, params: Mapping[str, Any], pay_order_id: str) -> QueryResult:
+    async def query(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> QueryResult:
         config = self._configs.load(params)
         path = f"{payloads.order_path(config, pay_order_id)}?{payloads.merchant_query(config)}"
         answer = await self._transport.call(config, "GET", path)
@@ -98,14 +99,16 @@ class WxpayAdapter:
         return QueryResult(_open_state(answer), err_code=answer.code or answer.kind.value,
                            err_msg=answer.message)
 
-    async def close(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def close(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> CloseResult:
         config = self._configs.load(params)
         body = payloads.merchant_ids(config, with_app=False)
         answer = await self._transport.call(
             config, "POST", payloads.order_path(config, pay_order_id, "close"), body)
         return _closed(answer)
 
-    async def cancel(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def cancel(self, params: Mapping[str, Any], pay_order_id: str, *,
+                     channel_order_no: str = "") -> CloseResult:
         """Reverses (撤销) a barcode payment: closes it unpaid, or refunds it if it was paid."""
         config = self._configs.load(params)
         body = payloads.merchant_ids(config, with_app=True)
@@ -127,7 +130,8 @@ class WxpayAdapter:
                             err_msg=answer.message)
 
     async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
-                           refund_order_id: str) -> RefundResult:
+                           refund_order_id: str, *, channel_order_no: str = "",
+                           channel_refund_no: str = "") -> RefundResult:
         config = self._configs.load(params)
         answer = await self._transport.call(
             config, "GET", payloads.refund_query_path(config, refund_order_id))

@@ -86,10 +86,12 @@ class YsfpayAdapter:
         return PayResult(state, channel_order_no=answer.fields.get("queryId", ""),
                          pay_data_type="none", **_error(state, code, answer.resp_msg))
 
-    async def query(self, params: Mapping[str, Any], pay_order_id: str) -> QueryResult:
+    async def query(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> QueryResult:
         return await self._query(self._params.get(params), pay_order_id)
 
-    async def close(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def close(self, params: Mapping[str, Any], pay_order_id: str, *,
+                    channel_order_no: str = "") -> CloseResult:
         """Closes an unpaid order with the ACP reversal (冲正); a paid one cannot be closed."""
         p = self._params.get(params)
         found = await self._query(p, pay_order_id)
@@ -102,7 +104,8 @@ class YsfpayAdapter:
             return CloseResult(found.state, err_code=found.err_code, err_msg=found.err_msg)
         return await self._reverse(p, pay_order_id)
 
-    async def cancel(self, params: Mapping[str, Any], pay_order_id: str) -> CloseResult:
+    async def cancel(self, params: Mapping[str, Any], pay_order_id: str, *,
+                     channel_order_no: str = "") -> CloseResult:
         """Undoes a paid barcode consume (消费撤销); reverses (冲正) one still pending."""
         p = self._params.get(params)
         found, paid_amount = await self._lookup(p, pay_order_id)
@@ -154,7 +157,8 @@ class YsfpayAdapter:
                             **_error(state, code, answer.resp_msg))
 
     async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
-                           refund_order_id: str) -> RefundResult:
+                           refund_order_id: str, *, channel_order_no: str = "",
+                           channel_refund_no: str = "") -> RefundResult:
         return await self._query_refund(self._params.get(params), refund_order_id)
 
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
