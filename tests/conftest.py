@@ -12,7 +12,10 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import selectors
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +29,8 @@ MARIADB_URL = os.environ.get("PAYMESH_TEST_MARIADB_URL", "mysql+aiomysql://root@
 REDIS_URL = os.environ.get("PAYMESH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DB_SERVICES = ("merchant", "gateway", "channel")
+LOCALSTRIPE_SCRIPT = Path(__file__).parent / "channel" / "stripe" / "localstripe_server.py"
+START_TIMEOUT_SECONDS = 15.0
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -89,3 +94,30 @@ def config(tmp_path: Path) -> Iterator[MeshConfig]:
     yield cfg
     if BACKEND == "mariadb":
         drop_databases(cfg)
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    """The API base of a localstripe process on 127.0.0.1, started once and stopped after."""
+    pytest.importorskip("localstripe", reason="localstripe (test-only, GPLv3) is not installed")
+    proc = subprocess.Popen([sys.executable, str(LOCALSTRIPE_SCRIPT)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            if not selector.select(START_TIMEOUT_SECONDS):
+                pytest.fail(f"localstripe did not start in {START_TIMEOUT_SECONDS} s")
+        line = proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "PORT":
+            pytest.fail(f"localstripe did not announce its port (exit code {proc.poll()})")
+        yield f"http://127.0.0.1:{line[1]}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()

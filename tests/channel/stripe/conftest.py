@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import selectors
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -18,37 +14,8 @@ from paymesh.services.channel.adapters.stripe_card import StripeAdapter
 from .. import CallbackReceiver, Received
 from . import WEBHOOK_SECRET, Payer
 
-SERVER_SCRIPT = Path(__file__).with_name("localstripe_server.py")
-START_TIMEOUT_SECONDS = 15.0
 WEBHOOK_EVENTS = ["payment_intent.succeeded", "payment_intent.payment_failed",
                   "refund.updated", "charge.refunded"]
-
-
-@pytest.fixture(scope="session")
-def localstripe() -> Iterator[str]:
-    """The API base of a localstripe process on 127.0.0.1, started once and stopped after."""
-    pytest.importorskip("localstripe", reason="localstripe (test-only, GPLv3) is not installed")
-    proc = subprocess.Popen([sys.executable, str(SERVER_SCRIPT)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(proc.stdout, selectors.EVENT_READ)
-            if not selector.select(START_TIMEOUT_SECONDS):
-                pytest.fail(f"localstripe did not start in {START_TIMEOUT_SECONDS} s")
-        line = proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "PORT":
-            pytest.fail(f"localstripe did not announce its port (exit code {proc.poll()})")
-        yield f"http://127.0.0.1:{line[1]}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 @pytest.fixture

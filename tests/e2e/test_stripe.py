@@ -1,0 +1,59 @@
+"""Stripe card payments through the real edge, against localstripe (a separate process).
+
+The webhook URL is one per Stripe account (``/api/pay/notify/stripe``): the gateway learns the
+order from the event, then verifies it with that order's webhook secret.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.channel.stripe import CARD_OK, WEBHOOK_SECRET, Payer, params
+from tests.e2e.conftest import RunningMesh
+from tests.e2e.helpers import merchant_with_channel, order_params, signed_post, wait_for_state
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_card_payment_is_confirmed_by_the_webhook_through_the_edge(
+        mesh: RunningMesh, http: httpx.AsyncClient, localstripe: str) -> None:
+    creds = await merchant_with_channel(mesh, "stripe", params(localstripe), ["STRIPE_CARD"])
+    hook = await http.post(f"{localstripe}/_config/webhooks/edge", json={
+        "url": f"{mesh.rest_url}/api/pay/notify/stripe", "secret": WEBHOOK_SECRET,
+        "events": ["payment_intent.succeeded", "payment_intent.payment_failed"]})
+    hook.raise_for_status()
+    created = await signed_post(http, mesh, "/api/pay/unifiedOrder", order_params(
+        wayCode="STRIPE_CARD", currency="usd", amount=1999), creds)
+    assert created["code"] == 0, created
+    data = created["data"]
+    assert (data["orderState"], data["payDataType"]) == (1, "stripe")
+    intent = json.loads(data["payData"])
+    assert intent["clientSecret"].startswith(intent["paymentIntentId"])
+    await Payer(http, localstripe).enter_card(intent["paymentIntentId"], CARD_OK)
+    paid = await wait_for_state(http, mesh, creds, data["payOrderId"], 2)
+    assert paid["data"]["state"] == 2, paid
+    assert (paid["data"]["currency"], paid["data"]["amount"]) == ("usd", 1999)
+    assert paid["data"]["channelOrderNo"] == intent["paymentIntentId"]
+
+
+async def test_forged_webhook_is_refused_at_the_edge(mesh: RunningMesh, http: httpx.AsyncClient,
+                                                     localstripe: str) -> None:
+    creds = await merchant_with_channel(mesh, "stripe", params(localstripe), ["STRIPE_CARD"])
+    created = await signed_post(http, mesh, "/api/pay/unifiedOrder", order_params(
+        wayCode="STRIPE_CARD", currency="usd", amount=500), creds)
+    pay_order_id = created["data"]["payOrderId"]
+    event = json.dumps({"id": "evt_forged", "object": "event", "type": "payment_intent.succeeded",
+                        "data": {"object": {"id": "pi_forged", "object": "payment_intent",
+                                            "amount": 500, "currency": "usd",
+                                            "status": "succeeded",
+                                            "metadata": {"pay_order_id": pay_order_id}}}})
+    answer = await http.post(f"{mesh.rest_url}/api/pay/notify/stripe", content=event,
+                             headers={"content-type": "application/json",
+                                      "stripe-signature": "t=1700000000,v1=" + "0" * 64})
+    assert answer.status_code == 400
+    queried = await signed_post(http, mesh, "/api/pay/query", {"payOrderId": pay_order_id},
+                                creds)
+    assert queried["data"]["state"] == 1
