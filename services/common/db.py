@@ -6,17 +6,23 @@ and migrations serve both.
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +45,27 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+_RETRYABLE = {1213, 1205}  # MySQL/MariaDB: deadlock, lock wait timeout
+
+
+def is_retryable(error: OperationalError) -> bool:
+    """A transaction the database aborted to break a deadlock: safe to run again."""
+    code = getattr(error.orig, "args", (None,))[0]
+    return code in _RETRYABLE or "database is locked" in str(error.orig)
+
+
+async def run_transaction(work: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """Runs ``work`` (one whole transaction), again after a deadlock, with a short backoff."""
+    for attempt in range(attempts):
+        try:
+            return await work()
+        except OperationalError as error:
+            if attempt + 1 == attempts or not is_retryable(error):
+                raise
+            await asyncio.sleep(0.01 * (2 ** attempt) * (1 + random.random()))
+    raise AssertionError("unreachable")
 
 
 def utc_now() -> datetime:

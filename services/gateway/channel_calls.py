@@ -46,6 +46,16 @@ def _failed_call(error: grpc.aio.AioRpcError) -> ChannelAnswer:
                                  "by a query")
 
 
+@dataclass(frozen=True)
+class RefundAnswer:
+    """What the channel said about a refund."""
+
+    state: int
+    channel_refund_no: str = ""
+    err_code: str = ""
+    err_msg: str = ""
+
+
 class ChannelCalls:
     """The gateway's view of the channel service."""
 
@@ -71,6 +81,26 @@ class ChannelCalls:
             return _failed_call(error)
         return ChannelAnswer(answer.channel_state, err_code=answer.err_code,
                              err_msg=answer.err_msg)
+
+    async def refund(self, request: channel_pb2.RefundRequest) -> RefundAnswer:
+        try:
+            answer = await self._stub.Refund(request, timeout=PAY_DEADLINE_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            failed = _failed_call(error)
+            return RefundAnswer(failed.state, err_code=failed.err_code, err_msg=failed.err_msg)
+        return RefundAnswer(answer.channel_state, answer.channel_refund_no, answer.err_code,
+                            answer.err_msg)
+
+    async def query_refund(self, request: channel_pb2.QueryRefundRequest) -> RefundAnswer:
+        try:
+            answer = await self._stub.QueryRefund(request, timeout=PAY_DEADLINE_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            failed = _failed_call(error)
+            # A query that cannot be made says nothing about the refund.
+            return RefundAnswer(S.CHANNEL_STATE_UNKNOWN, err_code=failed.err_code,
+                                err_msg=failed.err_msg)
+        return RefundAnswer(answer.channel_state, answer.channel_refund_no, answer.err_code,
+                            answer.err_msg)
 
     async def build_user_auth_url(self, request: channel_pb2.BuildUserAuthUrlRequest) -> str:
         answer = await self._stub.BuildUserAuthUrl(request, timeout=PAY_DEADLINE_SECONDS)

@@ -64,7 +64,55 @@ class PayOrder(Base):
     late_success: Mapped[bool] = mapped_column(Boolean, default=False)
     route_attempts: Mapped[str | None] = mapped_column(Text)
     limit_day: Mapped[str | None] = mapped_column(String(10))
+    # Refunds: what succeeded, what an open refund holds, and which refund that is.
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_in_flight: Mapped[str | None] = mapped_column(String(32))
+    refund_times: Mapped[int] = mapped_column(Integer, default=0)
     success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RefundState:
+    """JeePay's refund codes."""
+
+    INIT = 0
+    PAYING = 1
+    SUCCESS = 2
+    FAIL = 3
+    CLOSED = 4
+
+    NAMES = {0: "created", 1: "refunding", 2: "refunded", 3: "failed", 4: "closed"}
+
+
+class RefundOrder(Base):
+    """A refund (退款订单) of a paid order. Money in fen; times in UTC."""
+
+    __tablename__ = "refund_order"
+    __table_args__ = (UniqueConstraint("mch_no", "mch_refund_no", name="uq_refund_mch_no"),)
+
+    refund_order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pay_order_id: Mapped[str] = mapped_column(String(32), index=True)
+    mch_no: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32))
+    mch_refund_no: Mapped[str] = mapped_column(String(64))
+    if_code: Mapped[str] = mapped_column(String(16))
+    pay_amount: Mapped[int] = mapped_column(BigInteger)
+    refund_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    state: Mapped[int] = mapped_column(SmallInteger, index=True)
+    reason: Mapped[str] = mapped_column(String(256))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    notify_url: Mapped[str | None] = mapped_column(String(128))
+    channel_extra: Mapped[str | None] = mapped_column(Text)
+    ext_param: Mapped[str | None] = mapped_column(String(512))
+    channel_order_no: Mapped[str | None] = mapped_column(String(64))
+    channel_refund_no: Mapped[str | None] = mapped_column(String(64))
+    err_code: Mapped[str | None] = mapped_column(String(64))
+    err_msg: Mapped[str | None] = mapped_column(String(256))
+    success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expire_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

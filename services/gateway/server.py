@@ -24,6 +24,8 @@ from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.pay_context import PayContextCache
+from paymesh.services.gateway.refund_repository import RefundRepository
+from paymesh.services.gateway.refunds import Refunds
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
 from paymesh.services.gateway.servicer import (
     CashierServicer,
@@ -56,7 +58,9 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
 
     server, health = build_server(SERVICE_NAMES)
     gateway_pb2_grpc.add_MerchantApiServiceServicer_to_server(
-        MerchantApiServicer(authenticator, orders), server)
+        MerchantApiServicer(authenticator, orders,
+                            Refunds(RefundRepository(engine), repository, channels,
+                                    config.public_url)), server)
     gateway_pb2_grpc.add_ChannelCallbackServiceServicer_to_server(
         ChannelCallbackServicer(CallbackIntake(repository, contexts, channels)), server)
     gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(PayOrderServicer(repository), server)

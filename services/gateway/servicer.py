@@ -28,6 +28,7 @@ from paymesh.services.gateway.protocol import (
     error_envelope,
     parse_params,
 )
+from paymesh.services.gateway.refunds import Refunds
 from paymesh.services.gateway.repository import PayOrderRepository
 from paymesh.services.gateway.validation import CommonFields, Params
 
@@ -55,9 +56,11 @@ def source_ip(context: grpc.aio.ServicerContext) -> str | None:
 class MerchantApiServicer(gateway_pb2_grpc.MerchantApiServiceServicer):
     """UnifiedOrder, QueryOrder and CloseOrder over JeePay's protocol."""
 
-    def __init__(self, authenticator: RequestAuthenticator, orders: PayOrders) -> None:
+    def __init__(self, authenticator: RequestAuthenticator, orders: PayOrders,
+                 refunds: Refunds) -> None:
         self._auth = authenticator
         self._orders = orders
+        self._refunds = refunds
 
     async def _handle(self, body: httpbody_pb2.HttpBody, context: grpc.aio.ServicerContext,
                       handler: Handler) -> httpbody_pb2.HttpBody:
@@ -92,6 +95,24 @@ class MerchantApiServicer(gateway_pb2_grpc.MerchantApiServiceServicer):
     async def _close(self, params: Params, pay_context: PayContext,
                      _context: grpc.aio.ServicerContext) -> dict[str, object]:
         return await self._orders.close(params, pay_context)
+
+    async def _refund(self, params: Params, pay_context: PayContext,
+                      context: grpc.aio.ServicerContext) -> dict[str, object]:
+        return await self._refunds.refund_order(params, pay_context, source_ip(context))
+
+    async def _query_refund(self, params: Params, pay_context: PayContext,
+                            _context: grpc.aio.ServicerContext) -> dict[str, object]:
+        return await self._refunds.query(params, pay_context)
+
+    async def RefundOrder(self, request: gateway_pb2.RefundOrderRequest,
+                          context: grpc.aio.ServicerContext) -> gateway_pb2.RefundOrderResponse:
+        body = await self._handle(request.http_body, context, self._refund)
+        return gateway_pb2.RefundOrderResponse(http_body=body)
+
+    async def QueryRefund(self, request: gateway_pb2.QueryRefundRequest,
+                          context: grpc.aio.ServicerContext) -> gateway_pb2.QueryRefundResponse:
+        body = await self._handle(request.http_body, context, self._query_refund)
+        return gateway_pb2.QueryRefundResponse(http_body=body)
 
     async def UnifiedOrder(self, request: gateway_pb2.UnifiedOrderRequest,
                            context: grpc.aio.ServicerContext) -> gateway_pb2.UnifiedOrderResponse:

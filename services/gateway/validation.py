@@ -177,3 +177,50 @@ def order_reference(params: Params) -> tuple[str | None, str | None]:
     if pay_order_id is None and mch_order_no is None:
         raise param_error("payOrderId or mchOrderNo is required")
     return pay_order_id, mch_order_no
+
+
+@dataclass(frozen=True)
+class RefundFields:
+    """A refund request's business fields after validation."""
+
+    pay_order_id: str | None
+    mch_order_no: str | None
+    mch_refund_no: str
+    refund_amount: int
+    currency: str
+    reason: str
+    client_ip: str | None
+    notify_url: str | None
+    channel_extra: str | None
+    ext_param: str | None
+
+
+def refund_fields(params: Params) -> RefundFields:
+    pay_order_id, mch_order_no = order_reference(params)
+    mch_refund_no = text(params, "mchRefundNo", required=True)
+    assert mch_refund_no is not None
+    if not _ORDER_NO.fullmatch(mch_refund_no):
+        raise param_error("mchRefundNo must be 1 to 30 printable ASCII characters without spaces")
+    amount = integer(params, "refundAmount", required=True, low=1, high=MAX_AMOUNT, unit="fen")
+    currency = text(params, "currency", required=True, max_len=8)
+    reason = text(params, "refundReason", required=True, max_len=256)
+    client_ip = text(params, "clientIp", max_len=64)
+    if client_ip is not None:
+        try:
+            ipaddress.ip_address(client_ip)
+        except ValueError:
+            raise param_error(f"clientIp {client_ip!r} is not an IP address") from None
+    _json_object(params, "channelExtra", 2048)
+    assert amount is not None and currency is not None and reason is not None
+    return RefundFields(pay_order_id, mch_order_no, mch_refund_no, amount, currency, reason,
+                        client_ip, _url(params, "notifyUrl"), text(params, "channelExtra"),
+                        text(params, "extParam", max_len=512))
+
+
+def refund_reference(params: Params) -> tuple[str | None, str | None]:
+    """refundOrderId or mchRefundNo, at least one."""
+    refund_order_id = text(params, "refundOrderId", max_len=32)
+    mch_refund_no = text(params, "mchRefundNo", max_len=64)
+    if refund_order_id is None and mch_refund_no is None:
+        raise param_error("refundOrderId or mchRefundNo is required")
+    return refund_order_id, mch_refund_no

@@ -27,7 +27,7 @@ from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n paymesh/gateway/v1/gateway.proto\x12\x12paymesh.gateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"#\n\x12ShowCashierRequest\x12\r\n\x05token\x18\x01 \x01(\t\">\n\x13ShowCashierResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"@\n\x14\x43\x61shierReturnRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03way\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"@\n\x15\x43\x61shierReturnResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\">\n\x13UnifiedOrderRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"?\n\x14UnifiedOrderResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"<\n\x11QueryOrderRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"=\n\x12QueryOrderResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"<\n\x11\x43loseOrderRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"=\n\x12\x43loseOrderResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"\r\n\x0bPingRequest\"\x1f\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\"i\n\x17ReceivePayNotifyRequest\x12\x0f\n\x07if_code\x18\x01 \x01(\t\x12\x14\n\x0cpay_order_id\x18\x02 \x01(\t\x12\'\n\thttp_body\x18\x03 \x01(\x0b\x32\x14.google.api.HttpBody\"W\n\x1bReceiveAccountNotifyRequest\x12\x0f\n\x07if_code\x18\x01 \x01(\t\x12\'\n\thttp_body\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBody\"G\n\x1cReceiveAccountNotifyResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"C\n\x18ReceivePayNotifyResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"\x97\x04\n\x08PayOrder\x12\x14\n\x0cpay_order_id\x18\x01 \x01(\t\x12\x0e\n\x06mch_no\x18\x02 \x01(\t\x12\x0e\n\x06\x61pp_id\x18\x03 \x01(\t\x12\x14\n\x0cmch_order_no\x18\x04 \x01(\t\x12\x0f\n\x07if_code\x18\x05 \x01(\t\x12\x10\n\x08way_code\x18\x06 \x01(\t\x12\x0e\n\x06\x61mount\x18\x07 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x08 \x01(\t\x12\x30\n\x05state\x18\t \x01(\x0e\x32!.paymesh.gateway.v1.PayOrderState\x12\x12\n\nstate_code\x18\n \x01(\x05\x12\x0f\n\x07subject\x18\x0b \x01(\t\x12\x18\n\x10\x63hannel_order_no\x18\x0c \x01(\t\x12\x10\n\x08\x66\x65\x65_rate\x18\r \x01(\t\x12\x12\n\nfee_amount\x18\x0e \x01(\x03\x12\x10\n\x08\x65rr_code\x18\x0f \x01(\t\x12\x0f\n\x07\x65rr_msg\x18\x10 \x01(\t\x12\x14\n\x0clate_success\x18\x11 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csuccess_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eroute_attempts\x18\x15 \x01(\t\"*\n\x12GetPayOrderRequest\x12\x14\n\x0cpay_order_id\x18\x01 \x01(\t\"F\n\x13GetPayOrderResponse\x12/\n\tpay_order\x18\x01 \x01(\x0b\x32\x1c.paymesh.gateway.v1.PayOrder*\xf1\x01\n\rPayOrderState\x12\x1f\n\x1bPAY_ORDER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14PAY_ORDER_STATE_INIT\x10\x01\x12\x1a\n\x16PAY_ORDER_STATE_PAYING\x10\x02\x12\x1b\n\x17PAY_ORDER_STATE_SUCCESS\x10\x03\x12\x18\n\x14PAY_ORDER_STATE_FAIL\x10\x04\x12\x1a\n\x16PAY_ORDER_STATE_CANCEL\x10\x05\x12\x1a\n\x16PAY_ORDER_STATE_REFUND\x10\x06\x12\x1a\n\x16PAY_ORDER_STATE_CLOSED\x10\x07\x32\xa3\x04\n\x12MerchantApiService\x12\x96\x01\n\x0cUnifiedOrder\x12\'.paymesh.gateway.v1.UnifiedOrderRequest\x1a(.paymesh.gateway.v1.UnifiedOrderResponse\"3\x82\xd3\xe4\x93\x02-\"\x15/api/pay/unifiedOrder:\thttp_bodyb\thttp_body\x12\x89\x01\n\nQueryOrder\x12%.paymesh.gateway.v1.QueryOrderRequest\x1a&.paymesh.gateway.v1.QueryOrderResponse\",\x82\xd3\xe4\x93\x02&\"\x0e/api/pay/query:\thttp_bodyb\thttp_body\x12\x89\x01\n\nCloseOrder\x12%.paymesh.gateway.v1.CloseOrderRequest\x1a&.paymesh.gateway.v1.CloseOrderResponse\",\x82\xd3\xe4\x93\x02&\"\x0e/api/pay/close:\thttp_bodyb\thttp_body\x12\\\n\x04Ping\x12\x1f.paymesh.gateway.v1.PingRequest\x1a .paymesh.gateway.v1.PingResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/api/ping2\x85\x03\n\x16\x43hannelCallbackService\x12\xb5\x01\n\x10ReceivePayNotify\x12+.paymesh.gateway.v1.ReceivePayNotifyRequest\x1a,.paymesh.gateway.v1.ReceivePayNotifyResponse\"F\x82\xd3\xe4\x93\x02@\"(/api/pay/notify/{if_code}/{pay_order_id}:\thttp_bodyb\thttp_body\x12\xb2\x01\n\x14ReceiveAccountNotify\x12/.paymesh.gateway.v1.ReceiveAccountNotifyRequest\x1a\x30.paymesh.gateway.v1.ReceiveAccountNotifyResponse\"7\x82\xd3\xe4\x93\x02\x31\"\x19/api/pay/notify/{if_code}:\thttp_bodyb\thttp_body2\xa9\x02\n\x0e\x43\x61shierService\x12\x83\x01\n\x0bShowCashier\x12&.paymesh.gateway.v1.ShowCashierRequest\x1a\'.paymesh.gateway.v1.ShowCashierResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x10/cashier/{token}b\thttp_body\x12\x90\x01\n\rCashierReturn\x12(.paymesh.gateway.v1.CashierReturnRequest\x1a).paymesh.gateway.v1.CashierReturnResponse\"*\x82\xd3\xe4\x93\x02$\x12\x17/cashier/{token}/returnb\thttp_body2q\n\x0fPayOrderService\x12^\n\x0bGetPayOrder\x12&.paymesh.gateway.v1.GetPayOrderRequest\x1a\'.paymesh.gateway.v1.GetPayOrderResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n paymesh/gateway/v1/gateway.proto\x12\x12paymesh.gateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"#\n\x12ShowCashierRequest\x12\r\n\x05token\x18\x01 \x01(\t\">\n\x13ShowCashierResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"@\n\x14\x43\x61shierReturnRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03way\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\"@\n\x15\x43\x61shierReturnResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\">\n\x13UnifiedOrderRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"?\n\x14UnifiedOrderResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"<\n\x11QueryOrderRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"=\n\x12QueryOrderResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"<\n\x11\x43loseOrderRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"=\n\x12\x43loseOrderResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"=\n\x12RefundOrderRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\">\n\x13RefundOrderResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"=\n\x12QueryRefundRequest\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\">\n\x13QueryRefundResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"\r\n\x0bPingRequest\"\x1f\n\x0cPingResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\"i\n\x17ReceivePayNotifyRequest\x12\x0f\n\x07if_code\x18\x01 \x01(\t\x12\x14\n\x0cpay_order_id\x18\x02 \x01(\t\x12\'\n\thttp_body\x18\x03 \x01(\x0b\x32\x14.google.api.HttpBody\"W\n\x1bReceiveAccountNotifyRequest\x12\x0f\n\x07if_code\x18\x01 \x01(\t\x12\'\n\thttp_body\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBody\"G\n\x1cReceiveAccountNotifyResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"C\n\x18ReceivePayNotifyResponse\x12\'\n\thttp_body\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"\x97\x04\n\x08PayOrder\x12\x14\n\x0cpay_order_id\x18\x01 \x01(\t\x12\x0e\n\x06mch_no\x18\x02 \x01(\t\x12\x0e\n\x06\x61pp_id\x18\x03 \x01(\t\x12\x14\n\x0cmch_order_no\x18\x04 \x01(\t\x12\x0f\n\x07if_code\x18\x05 \x01(\t\x12\x10\n\x08way_code\x18\x06 \x01(\t\x12\x0e\n\x06\x61mount\x18\x07 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x08 \x01(\t\x12\x30\n\x05state\x18\t \x01(\x0e\x32!.paymesh.gateway.v1.PayOrderState\x12\x12\n\nstate_code\x18\n \x01(\x05\x12\x0f\n\x07subject\x18\x0b \x01(\t\x12\x18\n\x10\x63hannel_order_no\x18\x0c \x01(\t\x12\x10\n\x08\x66\x65\x65_rate\x18\r \x01(\t\x12\x12\n\nfee_amount\x18\x0e \x01(\x03\x12\x10\n\x08\x65rr_code\x18\x0f \x01(\t\x12\x0f\n\x07\x65rr_msg\x18\x10 \x01(\t\x12\x14\n\x0clate_success\x18\x11 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csuccess_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eroute_attempts\x18\x15 \x01(\t\"*\n\x12GetPayOrderRequest\x12\x14\n\x0cpay_order_id\x18\x01 \x01(\t\"F\n\x13GetPayOrderResponse\x12/\n\tpay_order\x18\x01 \x01(\x0b\x32\x1c.paymesh.gateway.v1.PayOrder*\xf1\x01\n\rPayOrderState\x12\x1f\n\x1bPAY_ORDER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14PAY_ORDER_STATE_INIT\x10\x01\x12\x1a\n\x16PAY_ORDER_STATE_PAYING\x10\x02\x12\x1b\n\x17PAY_ORDER_STATE_SUCCESS\x10\x03\x12\x18\n\x14PAY_ORDER_STATE_FAIL\x10\x04\x12\x1a\n\x16PAY_ORDER_STATE_CANCEL\x10\x05\x12\x1a\n\x16PAY_ORDER_STATE_REFUND\x10\x06\x12\x1a\n\x16PAY_ORDER_STATE_CLOSED\x10\x07\x32\xcd\x06\n\x12MerchantApiService\x12\x96\x01\n\x0cUnifiedOrder\x12\'.paymesh.gateway.v1.UnifiedOrderRequest\x1a(.paymesh.gateway.v1.UnifiedOrderResponse\"3\x82\xd3\xe4\x93\x02-\"\x15/api/pay/unifiedOrder:\thttp_bodyb\thttp_body\x12\x89\x01\n\nQueryOrder\x12%.paymesh.gateway.v1.QueryOrderRequest\x1a&.paymesh.gateway.v1.QueryOrderResponse\",\x82\xd3\xe4\x93\x02&\"\x0e/api/pay/query:\thttp_bodyb\thttp_body\x12\x89\x01\n\nCloseOrder\x12%.paymesh.gateway.v1.CloseOrderRequest\x1a&.paymesh.gateway.v1.CloseOrderResponse\",\x82\xd3\xe4\x93\x02&\"\x0e/api/pay/close:\thttp_bodyb\thttp_body\x12\x95\x01\n\x0bRefundOrder\x12&.paymesh.gateway.v1.RefundOrderRequest\x1a\'.paymesh.gateway.v1.RefundOrderResponse\"5\x82\xd3\xe4\x93\x02/\"\x17/api/refund/refundOrder:\thttp_bodyb\thttp_body\x12\x8f\x01\n\x0bQueryRefund\x12&.paymesh.gateway.v1.QueryRefundRequest\x1a\'.paymesh.gateway.v1.QueryRefundResponse\"/\x82\xd3\xe4\x93\x02)\"\x11/api/refund/query:\thttp_bodyb\thttp_body\x12\\\n\x04Ping\x12\x1f.paymesh.gateway.v1.PingRequest\x1a .paymesh.gateway.v1.PingResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/api/ping2\x85\x03\n\x16\x43hannelCallbackService\x12\xb5\x01\n\x10ReceivePayNotify\x12+.paymesh.gateway.v1.ReceivePayNotifyRequest\x1a,.paymesh.gateway.v1.ReceivePayNotifyResponse\"F\x82\xd3\xe4\x93\x02@\"(/api/pay/notify/{if_code}/{pay_order_id}:\thttp_bodyb\thttp_body\x12\xb2\x01\n\x14ReceiveAccountNotify\x12/.paymesh.gateway.v1.ReceiveAccountNotifyRequest\x1a\x30.paymesh.gateway.v1.ReceiveAccountNotifyResponse\"7\x82\xd3\xe4\x93\x02\x31\"\x19/api/pay/notify/{if_code}:\thttp_bodyb\thttp_body2\xa9\x02\n\x0e\x43\x61shierService\x12\x83\x01\n\x0bShowCashier\x12&.paymesh.gateway.v1.ShowCashierRequest\x1a\'.paymesh.gateway.v1.ShowCashierResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x10/cashier/{token}b\thttp_body\x12\x90\x01\n\rCashierReturn\x12(.paymesh.gateway.v1.CashierReturnRequest\x1a).paymesh.gateway.v1.CashierReturnResponse\"*\x82\xd3\xe4\x93\x02$\x12\x17/cashier/{token}/returnb\thttp_body2q\n\x0fPayOrderService\x12^\n\x0bGetPayOrder\x12&.paymesh.gateway.v1.GetPayOrderRequest\x1a\'.paymesh.gateway.v1.GetPayOrderResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MERCHANTAPISERVICE'].methods_by_name['QueryOrder']._serialized_options = b'\202\323\344\223\002&\"\016/api/pay/query:\thttp_bodyb\thttp_body'
   _globals['_MERCHANTAPISERVICE'].methods_by_name['CloseOrder']._loaded_options = None
   _globals['_MERCHANTAPISERVICE'].methods_by_name['CloseOrder']._serialized_options = b'\202\323\344\223\002&\"\016/api/pay/close:\thttp_bodyb\thttp_body'
+  _globals['_MERCHANTAPISERVICE'].methods_by_name['RefundOrder']._loaded_options = None
+  _globals['_MERCHANTAPISERVICE'].methods_by_name['RefundOrder']._serialized_options = b'\202\323\344\223\002/\"\027/api/refund/refundOrder:\thttp_bodyb\thttp_body'
+  _globals['_MERCHANTAPISERVICE'].methods_by_name['QueryRefund']._loaded_options = None
+  _globals['_MERCHANTAPISERVICE'].methods_by_name['QueryRefund']._serialized_options = b'\202\323\344\223\002)\"\021/api/refund/query:\thttp_bodyb\thttp_body'
   _globals['_MERCHANTAPISERVICE'].methods_by_name['Ping']._loaded_options = None
   _globals['_MERCHANTAPISERVICE'].methods_by_name['Ping']._serialized_options = b'\202\323\344\223\002\013\022\t/api/ping'
   _globals['_CHANNELCALLBACKSERVICE'].methods_by_name['ReceivePayNotify']._loaded_options = None
@@ -50,8 +54,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CASHIERSERVICE'].methods_by_name['ShowCashier']._serialized_options = b'\202\323\344\223\002\035\022\020/cashier/{token}b\thttp_body'
   _globals['_CASHIERSERVICE'].methods_by_name['CashierReturn']._loaded_options = None
   _globals['_CASHIERSERVICE'].methods_by_name['CashierReturn']._serialized_options = b'\202\323\344\223\002$\022\027/cashier/{token}/returnb\thttp_body'
-  _globals['_PAYORDERSTATE']._serialized_start=1799
-  _globals['_PAYORDERSTATE']._serialized_end=2040
+  _globals['_PAYORDERSTATE']._serialized_start=2053
+  _globals['_PAYORDERSTATE']._serialized_end=2294
   _globals['_SHOWCASHIERREQUEST']._serialized_start=146
   _globals['_SHOWCASHIERREQUEST']._serialized_end=181
   _globals['_SHOWCASHIERRESPONSE']._serialized_start=183
@@ -72,30 +76,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLOSEORDERREQUEST']._serialized_end=693
   _globals['_CLOSEORDERRESPONSE']._serialized_start=695
   _globals['_CLOSEORDERRESPONSE']._serialized_end=756
-  _globals['_PINGREQUEST']._serialized_start=758
-  _globals['_PINGREQUEST']._serialized_end=771
-  _globals['_PINGRESPONSE']._serialized_start=773
-  _globals['_PINGRESPONSE']._serialized_end=804
-  _globals['_RECEIVEPAYNOTIFYREQUEST']._serialized_start=806
-  _globals['_RECEIVEPAYNOTIFYREQUEST']._serialized_end=911
-  _globals['_RECEIVEACCOUNTNOTIFYREQUEST']._serialized_start=913
-  _globals['_RECEIVEACCOUNTNOTIFYREQUEST']._serialized_end=1000
-  _globals['_RECEIVEACCOUNTNOTIFYRESPONSE']._serialized_start=1002
-  _globals['_RECEIVEACCOUNTNOTIFYRESPONSE']._serialized_end=1073
-  _globals['_RECEIVEPAYNOTIFYRESPONSE']._serialized_start=1075
-  _globals['_RECEIVEPAYNOTIFYRESPONSE']._serialized_end=1142
-  _globals['_PAYORDER']._serialized_start=1145
-  _globals['_PAYORDER']._serialized_end=1680
-  _globals['_GETPAYORDERREQUEST']._serialized_start=1682
-  _globals['_GETPAYORDERREQUEST']._serialized_end=1724
-  _globals['_GETPAYORDERRESPONSE']._serialized_start=1726
-  _globals['_GETPAYORDERRESPONSE']._serialized_end=1796
-  _globals['_MERCHANTAPISERVICE']._serialized_start=2043
-  _globals['_MERCHANTAPISERVICE']._serialized_end=2590
-  _globals['_CHANNELCALLBACKSERVICE']._serialized_start=2593
-  _globals['_CHANNELCALLBACKSERVICE']._serialized_end=2982
-  _globals['_CASHIERSERVICE']._serialized_start=2985
-  _globals['_CASHIERSERVICE']._serialized_end=3282
-  _globals['_PAYORDERSERVICE']._serialized_start=3284
-  _globals['_PAYORDERSERVICE']._serialized_end=3397
+  _globals['_REFUNDORDERREQUEST']._serialized_start=758
+  _globals['_REFUNDORDERREQUEST']._serialized_end=819
+  _globals['_REFUNDORDERRESPONSE']._serialized_start=821
+  _globals['_REFUNDORDERRESPONSE']._serialized_end=883
+  _globals['_QUERYREFUNDREQUEST']._serialized_start=885
+  _globals['_QUERYREFUNDREQUEST']._serialized_end=946
+  _globals['_QUERYREFUNDRESPONSE']._serialized_start=948
+  _globals['_QUERYREFUNDRESPONSE']._serialized_end=1010
+  _globals['_PINGREQUEST']._serialized_start=1012
+  _globals['_PINGREQUEST']._serialized_end=1025
+  _globals['_PINGRESPONSE']._serialized_start=1027
+  _globals['_PINGRESPONSE']._serialized_end=1058
+  _globals['_RECEIVEPAYNOTIFYREQUEST']._serialized_start=1060
+  _globals['_RECEIVEPAYNOTIFYREQUEST']._serialized_end=1165
+  _globals['_RECEIVEACCOUNTNOTIFYREQUEST']._serialized_start=1167
+  _globals['_RECEIVEACCOUNTNOTIFYREQUEST']._serialized_end=1254
+  _globals['_RECEIVEACCOUNTNOTIFYRESPONSE']._serialized_start=1256
+  _globals['_RECEIVEACCOUNTNOTIFYRESPONSE']._serialized_end=1327
+  _globals['_RECEIVEPAYNOTIFYRESPONSE']._serialized_start=1329
+  _globals['_RECEIVEPAYNOTIFYRESPONSE']._serialized_end=1396
+  _globals['_PAYORDER']._serialized_start=1399
+  _globals['_PAYORDER']._serialized_end=1934
+  _globals['_GETPAYORDERREQUEST']._serialized_start=1936
+  _globals['_GETPAYORDERREQUEST']._serialized_end=1978
+  _globals['_GETPAYORDERRESPONSE']._serialized_start=1980
+  _globals['_GETPAYORDERRESPONSE']._serialized_end=2050
+  _globals['_MERCHANTAPISERVICE']._serialized_start=2297
+  _globals['_MERCHANTAPISERVICE']._serialized_end=3142
+  _globals['_CHANNELCALLBACKSERVICE']._serialized_start=3145
+  _globals['_CHANNELCALLBACKSERVICE']._serialized_end=3534
+  _globals['_CASHIERSERVICE']._serialized_start=3537
+  _globals['_CASHIERSERVICE']._serialized_end=3834
+  _globals['_PAYORDERSERVICE']._serialized_start=3836
+  _globals['_PAYORDERSERVICE']._serialized_end=3949
 # @@protoc_insertion_point(module_scope)

@@ -54,6 +54,16 @@ class MerchantApiServiceStub:
                 request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CloseOrderRequest.SerializeToString,
                 response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CloseOrderResponse.FromString,
                 _registered_method=True)
+        self.RefundOrder = channel.unary_unary(
+                '/paymesh.gateway.v1.MerchantApiService/RefundOrder',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.RefundOrderRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.RefundOrderResponse.FromString,
+                _registered_method=True)
+        self.QueryRefund = channel.unary_unary(
+                '/paymesh.gateway.v1.MerchantApiService/QueryRefund',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.QueryRefundRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.QueryRefundResponse.FromString,
+                _registered_method=True)
         self.Ping = channel.unary_unary(
                 '/paymesh.gateway.v1.MerchantApiService/Ping',
                 request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.PingRequest.SerializeToString,
@@ -90,6 +100,21 @@ class MerchantApiServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RefundOrder(self, request, context):
+        """Refunds part or all of a paid order (退款); one refund in flight per order, and never more
+        than was paid in total, whatever the concurrency.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryRefund(self, request, context):
+        """Queries a refund by refundOrderId or mchRefundNo.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Ping(self, request, context):
         """A trivial call through the same edge and gateway, for measuring the mesh's ceiling.
         """
@@ -114,6 +139,16 @@ def add_MerchantApiServiceServicer_to_server(servicer, server):
                     servicer.CloseOrder,
                     request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CloseOrderRequest.FromString,
                     response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CloseOrderResponse.SerializeToString,
+            ),
+            'RefundOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundOrder,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.RefundOrderRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.RefundOrderResponse.SerializeToString,
+            ),
+            'QueryRefund': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryRefund,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.QueryRefundRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.QueryRefundResponse.SerializeToString,
             ),
             'Ping': grpc.unary_unary_rpc_method_handler(
                     servicer.Ping,
@@ -207,6 +242,60 @@ class MerchantApiService:
             '/paymesh.gateway.v1.MerchantApiService/CloseOrder',
             paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CloseOrderRequest.SerializeToString,
             paymesh_dot_gateway_dot_v1_dot_gateway__pb2.CloseOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.MerchantApiService/RefundOrder',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.RefundOrderRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.RefundOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryRefund(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.MerchantApiService/QueryRefund',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.QueryRefundRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.QueryRefundResponse.FromString,
             options,
             channel_credentials,
             insecure,

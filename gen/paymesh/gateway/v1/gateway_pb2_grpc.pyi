@@ -44,6 +44,12 @@ class MerchantApiServiceStub:
     """Queries a pay order by payOrderId or mchOrderNo."""
     CloseOrder: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.CloseOrderRequest, _gateway_pb2.CloseOrderResponse]
     """Closes an unpaid pay order."""
+    RefundOrder: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.RefundOrderRequest, _gateway_pb2.RefundOrderResponse]
+    """Refunds part or all of a paid order (退款); one refund in flight per order, and never more
+    than was paid in total, whatever the concurrency.
+    """
+    QueryRefund: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.QueryRefundRequest, _gateway_pb2.QueryRefundResponse]
+    """Queries a refund by refundOrderId or mchRefundNo."""
     Ping: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.PingRequest, _gateway_pb2.PingResponse]
     """A trivial call through the same edge and gateway, for measuring the mesh's ceiling."""
 
@@ -63,6 +69,12 @@ class MerchantApiServiceAsyncStub(MerchantApiServiceStub):
     """Queries a pay order by payOrderId or mchOrderNo."""
     CloseOrder: _aio.UnaryUnaryMultiCallable[_gateway_pb2.CloseOrderRequest, _gateway_pb2.CloseOrderResponse]  # type: ignore[assignment]
     """Closes an unpaid pay order."""
+    RefundOrder: _aio.UnaryUnaryMultiCallable[_gateway_pb2.RefundOrderRequest, _gateway_pb2.RefundOrderResponse]  # type: ignore[assignment]
+    """Refunds part or all of a paid order (退款); one refund in flight per order, and never more
+    than was paid in total, whatever the concurrency.
+    """
+    QueryRefund: _aio.UnaryUnaryMultiCallable[_gateway_pb2.QueryRefundRequest, _gateway_pb2.QueryRefundResponse]  # type: ignore[assignment]
+    """Queries a refund by refundOrderId or mchRefundNo."""
     Ping: _aio.UnaryUnaryMultiCallable[_gateway_pb2.PingRequest, _gateway_pb2.PingResponse]  # type: ignore[assignment]
     """A trivial call through the same edge and gateway, for measuring the mesh's ceiling."""
 
@@ -97,6 +109,24 @@ class MerchantApiServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_gateway_pb2.CloseOrderResponse, _abc.Awaitable[_gateway_pb2.CloseOrderResponse]]:
         """Closes an unpaid pay order."""
+
+    @_abc_1.abstractmethod
+    def RefundOrder(
+        self,
+        request: _gateway_pb2.RefundOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.RefundOrderResponse, _abc.Awaitable[_gateway_pb2.RefundOrderResponse]]:
+        """Refunds part or all of a paid order (退款); one refund in flight per order, and never more
+        than was paid in total, whatever the concurrency.
+        """
+
+    @_abc_1.abstractmethod
+    def QueryRefund(
+        self,
+        request: _gateway_pb2.QueryRefundRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.QueryRefundResponse, _abc.Awaitable[_gateway_pb2.QueryRefundResponse]]:
+        """Queries a refund by refundOrderId or mchRefundNo."""
 
     @_abc_1.abstractmethod
     def Ping(

@@ -1,0 +1,126 @@
+"""Refund persistence. The pay order's refundable amount is guarded in the database.
+
+A refund first *reserves* its amount on the pay order with one conditional UPDATE (paid, no other
+refund in flight, refunded + reserved + amount ≤ paid) in the same transaction that stores the
+refund, so concurrent requests can never promise more than was paid. Settling moves the reserved
+amount to refunded (or gives it back) and frees the order for the next refund.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paymesh.services.common.db import run_transaction, sessions, utc_now
+from paymesh.services.gateway.models import PayOrder, PayOrderState, RefundOrder
+
+
+class RefundRepository:
+    """Refund orders and the refund bookkeeping of their pay orders."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = sessions(engine)
+
+    async def open_refund(self, refund: RefundOrder) -> bool:
+        """Reserves the amount on the pay order and stores the refund, both or neither.
+
+        False when the order is not paid, another refund is in flight, the amount would pass
+        what was paid, or the merchant's refund number is taken.
+        """
+        async def work() -> bool:
+            try:
+                async with self._sessions.begin() as session:
+                    reserved = await session.execute(
+                        update(PayOrder)
+                        .where(PayOrder.pay_order_id == refund.pay_order_id,
+                               PayOrder.state == PayOrderState.SUCCESS,
+                               PayOrder.refund_in_flight.is_(None),
+                               PayOrder.refunded_amount + PayOrder.refund_reserved
+                               + refund.refund_amount <= PayOrder.amount)
+                        .values(refund_reserved=PayOrder.refund_reserved + refund.refund_amount,
+                                refund_in_flight=refund.refund_order_id, updated_at=utc_now()))
+                    if not reserved.rowcount:
+                        await session.rollback()
+                        return False
+                    session.add(_copy(refund))
+                return True
+            except IntegrityError:
+                return False
+
+        return await run_transaction(work)
+
+    async def settle(self, refund: RefundOrder, allowed_from: Iterable[int], succeeded: bool,
+                     **changes: Any) -> bool:
+        """Ends an open refund once: its reservation becomes refunded, or is given back.
+
+        The pay order is locked first, as when a refund is opened, so the two never deadlock.
+        """
+        state = 2 if succeeded else changes.pop("state", 3)
+        amount = refund.refund_amount
+        values: dict[str, Any] = {"refund_reserved": PayOrder.refund_reserved - amount,
+                                  "refund_in_flight": None, "updated_at": utc_now()}
+        if succeeded:
+            values.update(refunded_amount=PayOrder.refunded_amount + amount,
+                          refund_times=PayOrder.refund_times + 1)
+
+        async def work() -> bool:
+            async with self._sessions.begin() as session:
+                freed = await session.execute(
+                    update(PayOrder)
+                    .where(PayOrder.pay_order_id == refund.pay_order_id,
+                           PayOrder.refund_in_flight == refund.refund_order_id)
+                    .values(**values))
+                moved = await session.execute(
+                    update(RefundOrder)
+                    .where(RefundOrder.refund_order_id == refund.refund_order_id,
+                           RefundOrder.state.in_(list(allowed_from)))
+                    .values(state=state, updated_at=utc_now(), **changes))
+                if not (freed.rowcount and moved.rowcount):
+                    await session.rollback()  # settled already: change nothing
+                    return False
+                if succeeded:  # fully refunded: SUCCESS → REFUND (5)
+                    await session.execute(
+                        update(PayOrder)
+                        .where(PayOrder.pay_order_id == refund.pay_order_id,
+                               PayOrder.state == PayOrderState.SUCCESS,
+                               PayOrder.refunded_amount >= PayOrder.amount)
+                        .values(state=PayOrderState.REFUND))
+            return True
+
+        return await run_transaction(work)
+
+    async def update(self, refund_order_id: str, allowed_from: Iterable[int],
+                     **changes: Any) -> bool:
+        changes["updated_at"] = utc_now()
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(RefundOrder)
+                .where(RefundOrder.refund_order_id == refund_order_id,
+                       RefundOrder.state.in_(list(allowed_from)))
+                .values(**changes))
+            return bool(result.rowcount)
+
+    async def get(self, refund_order_id: str) -> RefundOrder | None:
+        async with self._sessions() as session:
+            return await session.get(RefundOrder, refund_order_id)
+
+    async def find(self, mch_no: str, *, refund_order_id: str | None = None,
+                   mch_refund_no: str | None = None) -> RefundOrder | None:
+        """A refund of one merchant, by either number; another merchant's is not found."""
+        query = select(RefundOrder).where(RefundOrder.mch_no == mch_no)
+        if refund_order_id:
+            query = query.where(RefundOrder.refund_order_id == refund_order_id)
+        if mch_refund_no:
+            query = query.where(RefundOrder.mch_refund_no == mch_refund_no)
+        async with self._sessions() as session:
+            return (await session.execute(query)).scalar_one_or_none()
+
+
+def _copy(refund: RefundOrder) -> RefundOrder:
+    """A fresh instance to insert, so a retried transaction never re-adds a rolled-back one."""
+    columns = RefundOrder.__table__.columns.keys()
+    return RefundOrder(**{name: getattr(refund, name) for name in columns})

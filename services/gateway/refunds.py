@@ -1,0 +1,176 @@
+"""Refunds through the merchant API: refundOrder and query (退款).
+
+Rules, in order: the pay order exists and is paid; the currency is the order's; no other refund
+of the order is in flight; the amount fits in what is left. The last two hold under any
+concurrency because the amount is reserved on the pay order by one guarded UPDATE together with
+storing the refund (see refund_repository). A repeated mchRefundNo with the same parameters
+answers with the existing refund; with different ones it is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common.db import utc_now
+from paymesh.services.common.ids import SnowflakeIds
+from paymesh.services.gateway.channel_calls import ChannelCalls, RefundAnswer
+from paymesh.services.gateway.models import PayOrder, RefundOrder
+from paymesh.services.gateway.models import PayOrderState as Pay
+from paymesh.services.gateway.models import RefundState as St
+from paymesh.services.gateway.orders import epoch_ms
+from paymesh.services.gateway.pay_context import PayContext
+from paymesh.services.gateway.protocol import business_error
+from paymesh.services.gateway.refund_repository import RefundRepository
+from paymesh.services.gateway.repository import PayOrderRepository
+from paymesh.services.gateway.validation import (
+    Params,
+    RefundFields,
+    refund_fields,
+    refund_reference,
+)
+
+log = logging.getLogger(__name__)
+S = channel_pb2.ChannelState
+REFUND_EXPIRY = timedelta(hours=2)
+OPEN = (St.INIT, St.PAYING)
+
+
+def refund_data(refund: RefundOrder) -> dict[str, object]:
+    """The refund query's data, also the body of the refund notification (§4.5)."""
+    return {
+        "refundOrderId": refund.refund_order_id, "payOrderId": refund.pay_order_id,
+        "mchNo": refund.mch_no, "appId": refund.app_id, "mchRefundNo": refund.mch_refund_no,
+        "payAmount": refund.pay_amount, "refundAmount": refund.refund_amount,
+        "currency": refund.currency, "state": refund.state,
+        "channelOrderNo": refund.channel_order_no, "errCode": refund.err_code,
+        "errMsg": refund.err_msg, "extParam": refund.ext_param,
+        "successTime": epoch_ms(refund.success_at), "createdAt": epoch_ms(refund.created_at),
+    }
+
+
+class Refunds:
+    """The refund side of the merchant API."""
+
+    def __init__(self, refunds: RefundRepository, orders: PayOrderRepository,
+                 channels: ChannelCalls, public_url: str, ids: SnowflakeIds | None = None
+                 ) -> None:
+        self._refunds = refunds
+        self._orders = orders
+        self._channels = channels
+        self._public_url = public_url
+        self._ids = ids or SnowflakeIds()
+
+    async def refund_order(self, params: Params, context: PayContext,
+                           source_ip: str | None) -> dict[str, object]:
+        fields = refund_fields(params)
+        pay = await self._orders.find(context.mch_no, pay_order_id=fields.pay_order_id,
+                                      mch_order_no=fields.mch_order_no)
+        if pay is None:
+            raise business_error(f"order {fields.pay_order_id or fields.mch_order_no} not found")
+        existing = await self._same_refund(context.mch_no, fields, pay)
+        if existing is None:
+            self._check(pay, fields)
+            refund = self._new_refund(fields, pay, source_ip)
+            if not await self._refunds.open_refund(refund):
+                existing = await self._same_refund(context.mch_no, fields, pay)
+                if existing is None:
+                    fresh = await self._orders.get(pay.pay_order_id) or pay
+                    self._check(fresh, fields)
+                    raise business_error(f"another refund of order {pay.pay_order_id} is in "
+                                         "progress; query it and try again")
+            else:
+                await self._call_channel(refund, context)
+                existing = await self._refunds.get(refund.refund_order_id) or refund
+        return {"refundOrderId": existing.refund_order_id, "mchRefundNo": existing.mch_refund_no,
+                "payAmount": existing.pay_amount, "refundAmount": existing.refund_amount,
+                "state": existing.state, "channelOrderNo": existing.channel_order_no,
+                "errCode": existing.err_code, "errMsg": existing.err_msg}
+
+    async def query(self, params: Params, context: PayContext) -> dict[str, object]:
+        refund_order_id, mch_refund_no = refund_reference(params)
+        refund = await self._refunds.find(context.mch_no, refund_order_id=refund_order_id,
+                                          mch_refund_no=mch_refund_no)
+        if refund is None:
+            raise business_error(f"refund {refund_order_id or mch_refund_no} not found")
+        if refund.state == St.PAYING:  # the channel may know more by now: ask it
+            answer = await self._channels.query_refund(channel_pb2.QueryRefundRequest(
+                if_code=refund.if_code,
+                channel_params_json=context.channel_params(refund.if_code) or "{}",
+                pay_order_id=refund.pay_order_id, refund_order_id=refund.refund_order_id,
+                channel_refund_no=refund.channel_refund_no or "",
+                channel_order_no=refund.channel_order_no or ""))
+            await self._apply(refund, answer, from_query=True)
+            refund = await self._refunds.get(refund.refund_order_id) or refund
+        return refund_data(refund)
+
+    @staticmethod
+    def _check(pay: PayOrder, fields: RefundFields) -> None:
+        """The refusals a merchant can act on, each naming its reason."""
+        if pay.state == Pay.REFUND:
+            raise business_error(f"order {pay.pay_order_id} is already fully refunded")
+        if pay.state != Pay.SUCCESS:
+            raise business_error(f"order {pay.pay_order_id} is not paid (state {pay.state}); "
+                                 "only paid orders can be refunded")
+        if fields.currency != pay.currency:
+            raise business_error(f"currency must be the order's ({pay.currency}), "
+                                 f"got {fields.currency!r}")
+        if pay.refund_in_flight:
+            raise business_error(f"refund {pay.refund_in_flight} of order {pay.pay_order_id} is "
+                                 "still in progress; one refund at a time")
+        left = pay.amount - pay.refunded_amount - pay.refund_reserved
+        if fields.refund_amount > left:
+            raise business_error(f"refundAmount {fields.refund_amount} is more than the "
+                                 f"{left} fen left to refund on order {pay.pay_order_id}")
+
+    async def _same_refund(self, mch_no: str, fields: RefundFields,
+                           pay: PayOrder) -> RefundOrder | None:
+        refund = await self._refunds.find(mch_no, mch_refund_no=fields.mch_refund_no)
+        if refund is None:
+            return None
+        if (refund.pay_order_id, refund.refund_amount, refund.currency) != (
+                pay.pay_order_id, fields.refund_amount, fields.currency):
+            raise business_error(f"mchRefundNo {fields.mch_refund_no} was already used for "
+                                 "another refund; use a new mchRefundNo")
+        return refund
+
+    def _new_refund(self, fields: RefundFields, pay: PayOrder,
+                    source_ip: str | None) -> RefundOrder:
+        now = utc_now()
+        return RefundOrder(
+            refund_order_id=f"R{self._ids.next()}", pay_order_id=pay.pay_order_id,
+            mch_no=pay.mch_no, app_id=pay.app_id, mch_refund_no=fields.mch_refund_no,
+            if_code=pay.if_code, pay_amount=pay.amount, refund_amount=fields.refund_amount,
+            currency=pay.currency, state=St.INIT, reason=fields.reason,
+            client_ip=fields.client_ip or source_ip, notify_url=fields.notify_url,
+            channel_extra=fields.channel_extra, ext_param=fields.ext_param,
+            channel_order_no=pay.channel_order_no, expire_at=now + REFUND_EXPIRY,
+            created_at=now, updated_at=now)
+
+    async def _call_channel(self, refund: RefundOrder, context: PayContext) -> None:
+        answer = await self._channels.refund(channel_pb2.RefundRequest(
+            if_code=refund.if_code,
+            channel_params_json=context.channel_params(refund.if_code) or "{}",
+            pay_order_id=refund.pay_order_id, channel_order_no=refund.channel_order_no or "",
+            refund_order_id=refund.refund_order_id, pay_amount=refund.pay_amount,
+            refund_amount=refund.refund_amount, currency=refund.currency,
+            reason=refund.reason[:80],
+            notify_url=f"{self._public_url}/api/refund/notify/{refund.if_code}/"
+                       f"{refund.refund_order_id}"))
+        await self._apply(refund, answer, from_query=False)
+
+    async def _apply(self, refund: RefundOrder, answer: RefundAnswer, *, from_query: bool) -> None:
+        details = {"err_code": answer.err_code or None, "err_msg": answer.err_msg[:256] or None}
+        if answer.channel_refund_no:
+            details["channel_refund_no"] = answer.channel_refund_no
+        if answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
+            await self._refunds.settle(refund, OPEN, True, success_at=utc_now(), **details)
+        elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
+            await self._refunds.settle(refund, OPEN, False, **details)
+        elif answer.state == S.CHANNEL_STATE_SYS_ERROR and not from_query:
+            # Not reached: nothing happened at the channel; free the order for another try.
+            await self._refunds.settle(refund, [St.INIT], False, **details)
+        elif not from_query:  # waiting, or unknown: settled later by a query
+            await self._refunds.update(refund.refund_order_id, [St.INIT], state=St.PAYING,
+                                       **details)
