@@ -91,13 +91,37 @@ async def ysfpay(mesh: RunningMesh, ysfpay_sim: YsfpaySimulator) -> Channel:
     return Channel(ysfpay_sim, creds, "UP_QR")
 
 
-async def pays_end_to_end(mesh: RunningMesh, http: httpx.AsyncClient, channel: Channel) -> None:
+async def pays_end_to_end(mesh: RunningMesh, http: httpx.AsyncClient, channel: Channel) -> str:
     pay_order_id = await order(mesh, http, channel)
     await asyncio.to_thread(channel.sim.pay, pay_order_id)
     paid = await wait_for_state(http, mesh, channel.creds, pay_order_id, 2)
     assert paid["data"]["state"] == 2, paid
     assert paid["data"]["channelOrderNo"]
     assert paid["data"]["amount"] == 1234
+    return pay_order_id
+
+
+async def refunds(mesh: RunningMesh, http: httpx.AsyncClient, channel: Channel,
+                  pay_order_id: str, finish: Any = None) -> None:
+    """A partial refund, then the rest; each settled (by the channel, then a query)."""
+    for amount, pay_state in ((500, 2), (734, 5)):
+        asked = await signed_post(http, mesh, "/api/refund/refundOrder", {
+            "payOrderId": pay_order_id, "mchRefundNo": f"RF{time.time_ns()}",
+            "refundAmount": amount, "currency": "cny", "refundReason": "returned"},
+            channel.creds)
+        assert asked["code"] == 0, asked
+        refund_order_id = asked["data"]["refundOrderId"]
+        if asked["data"]["state"] == 1 and finish is not None:
+            await asyncio.to_thread(finish, refund_order_id)
+        deadline = time.monotonic() + 10
+        while True:
+            queried = await signed_post(http, mesh, "/api/refund/query",
+                                        {"refundOrderId": refund_order_id}, channel.creds)
+            if queried["data"]["state"] == 2 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        assert (queried["data"]["state"], queried["data"]["refundAmount"]) == (2, amount)
+        assert await state(mesh, http, channel, pay_order_id) == pay_state
 
 
 async def closes(mesh: RunningMesh, http: httpx.AsyncClient, channel: Channel) -> None:
@@ -108,21 +132,24 @@ async def closes(mesh: RunningMesh, http: httpx.AsyncClient, channel: Channel) -
     assert await state(mesh, http, channel, pay_order_id) == 6
 
 
-async def test_wxpay_pays_and_closes(mesh: RunningMesh, http: httpx.AsyncClient,
+async def test_wxpay_pays_refunds_and_closes(mesh: RunningMesh, http: httpx.AsyncClient,
                                      wxpay: Channel) -> None:
-    await pays_end_to_end(mesh, http, wxpay)
+    pay_order_id = await pays_end_to_end(mesh, http, wxpay)
+    await refunds(mesh, http, wxpay, pay_order_id, wxpay.sim.finish_refund)
     await closes(mesh, http, wxpay)
 
 
-async def test_alipay_pays_and_closes(mesh: RunningMesh, http: httpx.AsyncClient,
+async def test_alipay_pays_refunds_and_closes(mesh: RunningMesh, http: httpx.AsyncClient,
                                       alipay: Channel) -> None:
-    await pays_end_to_end(mesh, http, alipay)
+    pay_order_id = await pays_end_to_end(mesh, http, alipay)
+    await refunds(mesh, http, alipay, pay_order_id)
     await closes(mesh, http, alipay)
 
 
-async def test_ysfpay_pays_and_closes(mesh: RunningMesh, http: httpx.AsyncClient,
+async def test_ysfpay_pays_refunds_and_closes(mesh: RunningMesh, http: httpx.AsyncClient,
                                       ysfpay: Channel) -> None:
-    await pays_end_to_end(mesh, http, ysfpay)
+    pay_order_id = await pays_end_to_end(mesh, http, ysfpay)
+    await refunds(mesh, http, ysfpay, pay_order_id)
     await closes(mesh, http, ysfpay)
 
 

@@ -18,7 +18,7 @@ from tests.e2e.helpers import merchant_with_channel, order_params, signed_post, 
 pytestmark = pytest.mark.e2e
 
 
-async def test_card_payment_is_confirmed_by_the_webhook_through_the_edge(
+async def test_card_payment_confirmed_by_the_webhook_through_the_edge_then_refunded(
         mesh: RunningMesh, http: httpx.AsyncClient, localstripe: str) -> None:
     creds = await merchant_with_channel(mesh, "stripe", params(localstripe), ["STRIPE_CARD"])
     hook = await http.post(f"{localstripe}/_config/webhooks/edge", json={
@@ -37,6 +37,12 @@ async def test_card_payment_is_confirmed_by_the_webhook_through_the_edge(
     assert paid["data"]["state"] == 2, paid
     assert (paid["data"]["currency"], paid["data"]["amount"]) == ("usd", 1999)
     assert paid["data"]["channelOrderNo"] == intent["paymentIntentId"]
+    refunded = await signed_post(http, mesh, "/api/refund/refundOrder", {
+        "payOrderId": data["payOrderId"], "mchRefundNo": "SR1", "refundAmount": 999,
+        "currency": "usd", "refundReason": "returned"}, creds)
+    assert (refunded["code"], refunded["data"]["state"]) == (0, 2), refunded
+    queried = await signed_post(http, mesh, "/api/refund/query", {"mchRefundNo": "SR1"}, creds)
+    assert (queried["data"]["state"], queried["data"]["refundAmount"]) == (2, 999)
 
 
 async def test_forged_webhook_is_refused_at_the_edge(mesh: RunningMesh, http: httpx.AsyncClient,
