@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from tests.channel.stripe import CARD_OK, WEBHOOK_SECRET, Payer, params
+from tests.channel.stripe import CARD_OK, SECRET_KEY, WEBHOOK_SECRET, Payer, params
 from tests.e2e.conftest import RunningMesh
 from tests.e2e.helpers import merchant_with_channel, order_params, signed_post, wait_for_state
 
@@ -63,3 +63,20 @@ async def test_forged_webhook_is_refused_at_the_edge(mesh: RunningMesh, http: ht
     queried = await signed_post(http, mesh, "/api/pay/query", {"payOrderId": pay_order_id},
                                 creds)
     assert queried["data"]["state"] == 1
+
+
+async def test_unpaid_card_order_closes_at_stripe(mesh: RunningMesh, http: httpx.AsyncClient,
+                                                  localstripe: str) -> None:
+    creds = await merchant_with_channel(mesh, "stripe", params(localstripe), ["STRIPE_CARD"])
+    created = await signed_post(http, mesh, "/api/pay/unifiedOrder", order_params(
+        wayCode="STRIPE_CARD", currency="eur", amount=700), creds)
+    pay_order_id = created["data"]["payOrderId"]
+    closed = await signed_post(http, mesh, "/api/pay/close", {"payOrderId": pay_order_id}, creds)
+    assert closed["code"] == 0, closed
+    intent_id = json.loads(created["data"]["payData"])["paymentIntentId"]
+    at_stripe = await http.get(f"{localstripe}/v1/payment_intents/{intent_id}",
+                               headers={"Authorization": f"Bearer {SECRET_KEY}"})
+    assert at_stripe.json()["status"] == "canceled"
+    queried = await signed_post(http, mesh, "/api/pay/query", {"payOrderId": pay_order_id},
+                                creds)
+    assert queried["data"]["state"] == 6
