@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from paymesh.services.common.errors import DomainError
+from paymesh.services.common.errors import DomainError, InvalidArgument
 
 
 class ChannelState(enum.Enum):
@@ -206,6 +206,19 @@ class ChannelAdapter(Protocol):
                            refund_order_id: str, *, channel_order_no: str = "",
                            channel_refund_no: str = "") -> RefundResult:
         """Asks the channel for the refund's current state."""
+
+
+def parse_channel_extra(text: str) -> dict[str, Any]:
+    """An order's ``channelExtra`` JSON object (empty when absent); INVALID_ARGUMENT otherwise."""
+    if not text.strip():
+        return {}
+    try:
+        extra = json.loads(text)
+    except ValueError:
+        extra = None
+    if not isinstance(extra, dict):
+        raise InvalidArgument("channelExtra", "channelExtra must be a JSON object")
+    return extra
 
 
 def parse_channel_params(text: str) -> dict[str, Any]:

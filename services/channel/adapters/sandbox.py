@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import time
@@ -68,6 +67,7 @@ from paymesh.services.channel.adapters.base import (
     QueryResult,
     RefundOrder,
     RefundResult,
+    parse_channel_extra,
 )
 from paymesh.services.channel.adapters.sandbox_refunds import SandboxRefunds
 from paymesh.services.channel.delivery import CallbackDelivery
@@ -123,7 +123,7 @@ class SandboxAdapter:
                   notify_url: str) -> PayResult:
         key = _key(params)
         _check_order(order, notify_url)
-        extra = _channel_extra(order.channel_extra)
+        extra = parse_channel_extra(order.channel_extra)
         pay_data_type = "none"
         if order.way_code in BARCODE_WAY_CODES:
             auth_code = extra.get("authCode")
@@ -344,17 +344,6 @@ def _check_order(order: PaymentOrder, notify_url: str) -> None:
     if not notify_url and order.way_code not in BARCODE_WAY_CODES:
         raise InvalidArgument("notify_url", "the sandbox needs a notify_url to call back")
 
-
-def _channel_extra(text: str) -> dict[str, Any]:
-    if not text.strip():
-        return {}
-    try:
-        extra = json.loads(text)
-    except ValueError:
-        extra = None
-    if not isinstance(extra, dict):
-        raise InvalidArgument("channelExtra", "channelExtra must be a JSON object")
-    return extra
 
 
 def _pay_data_type(way_code: str, extra: Mapping[str, Any]) -> str:

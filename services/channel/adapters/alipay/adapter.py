@@ -21,7 +21,6 @@ the caller must not move a successful order back on it.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -52,6 +51,7 @@ from paymesh.services.channel.adapters.base import (
     QueryResult,
     RefundOrder,
     RefundResult,
+    parse_channel_extra,
 )
 from paymesh.services.common.errors import InvalidArgument
 
@@ -81,7 +81,7 @@ class AlipayAdapter:
     async def pay(self, params: Mapping[str, Any], order: PaymentOrder,
                   notify_url: str) -> PayResult:
         cfg = read_params(params, self._keys)
-        extra = _channel_extra(order.channel_extra)
+        extra = parse_channel_extra(order.channel_extra)
         biz = _trade_biz(order)
         way = order.way_code
         if way in _PAGE_METHODS:
@@ -253,17 +253,6 @@ def _order_id(value: str) -> str:
         raise InvalidArgument("pay_order_id", "an Alipay order number has 1 to 64 characters")
     return value
 
-
-def _channel_extra(text: str) -> dict[str, Any]:
-    if not text.strip():
-        return {}
-    try:
-        extra = json.loads(text)
-    except ValueError:
-        extra = None
-    if not isinstance(extra, dict):
-        raise InvalidArgument("channelExtra", "channelExtra must be a JSON object")
-    return extra
 
 
 def _required(extra: Mapping[str, Any], name: str, way: str) -> str:

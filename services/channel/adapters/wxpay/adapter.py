@@ -20,6 +20,7 @@ from paymesh.services.channel.adapters.base import (
     QueryResult,
     RefundOrder,
     RefundResult,
+    parse_channel_extra,
 )
 from paymesh.services.channel.adapters.wxpay import payloads, signing
 from paymesh.services.channel.adapters.wxpay.config import ConfigCache, WxpayConfig
@@ -54,7 +55,7 @@ class WxpayAdapter:
     async def pay(self, params: Mapping[str, Any], order: PaymentOrder,
                   notify_url: str) -> PayResult:
         config = self._configs.load(params)
-        extra = payloads.channel_extra(order.channel_extra)
+        extra = parse_channel_extra(order.channel_extra)
         path, body = payloads.pay_request(config, order, notify_url, extra)
         answer = await self._transport.call(config, "POST", path, body)
         if answer.kind is not AnswerKind.OK:

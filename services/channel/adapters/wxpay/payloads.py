@@ -7,7 +7,6 @@ provider sends ``sp_appid``/``sp_mchid``/``sub_mchid`` (and ``sub_appid`` when c
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -73,18 +72,6 @@ def check_out_trade_no(value: str) -> str:
                                               "letters, digits or _-|*")
     return value
 
-
-def channel_extra(text: str) -> dict[str, Any]:
-    """The order's ``channelExtra`` JSON object (empty when absent)."""
-    if not text.strip():
-        return {}
-    try:
-        extra = json.loads(text)
-    except ValueError:
-        extra = None
-    if not isinstance(extra, dict):
-        raise InvalidArgument("channelExtra", "channelExtra must be a JSON object")
-    return extra
 
 
 def pay_request(config: WxpayConfig, order: PaymentOrder, notify_url: str,
