@@ -172,7 +172,8 @@ class CashierServicer(gateway_pb2_grpc.CashierServiceServicer):
     async def CashierReturn(self, request: gateway_pb2.CashierReturnRequest,
                             context: grpc.aio.ServicerContext
                             ) -> gateway_pb2.CashierReturnResponse:
-        page = await self._cashier.on_return(request.token, request.way, request.code)
+        page = await self._cashier.on_return(request.token, request.way,
+                                             request.code or request.auth_code)
         return gateway_pb2.CashierReturnResponse(http_body=await _page(context, page))
 
 

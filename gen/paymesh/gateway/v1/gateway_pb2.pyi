@@ -43,14 +43,16 @@ class ShowCashierResponse(_message.Message):
     def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
 
 class CashierReturnRequest(_message.Message):
-    __slots__ = ("token", "way", "code")
+    __slots__ = ("token", "way", "code", "auth_code")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     WAY_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
+    AUTH_CODE_FIELD_NUMBER: _ClassVar[int]
     token: str
     way: str
     code: str
-    def __init__(self, token: _Optional[str] = ..., way: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+    auth_code: str
+    def __init__(self, token: _Optional[str] = ..., way: _Optional[str] = ..., code: _Optional[str] = ..., auth_code: _Optional[str] = ...) -> None: ...
 
 class CashierReturnResponse(_message.Message):
     __slots__ = ("http_body",)
