@@ -122,6 +122,11 @@ class Controls:
         self.sim.advance(float(data["seconds"]))
         return {"now": self.sim.now()}
 
+    def post_oauth(self, data: dict[str, Any]) -> dict[str, Any]:
+        user_id, id_type = data.get("user_id"), data.get("id_type")
+        return self.sim.oauth.configure(None if user_id is None else str(user_id),
+                                        None if id_type is None else str(id_type))
+
     def get_book(self, data: dict[str, Any]) -> dict[str, Any]:
         return {"trades": [trade.as_json() for trade in self.sim.book.trades.values()]}
 

@@ -18,6 +18,7 @@ from typing import Any
 from paymesh.services.simulators.alipay.book import Refusal
 from paymesh.services.simulators.alipay.crypto import KeyPair, signed_request_text
 from paymesh.services.simulators.alipay.methods import Caller, Methods
+from paymesh.services.simulators.alipay.oauth import TOKEN_METHOD, OAuth
 
 MESSAGES = {"10000": "Success", "10003": "Order success pay inprocess",
             "20000": "Service Currently Unavailable", "20001": "Insufficient Token Permissions",
@@ -52,17 +53,19 @@ class Reply:
     delay: float = 0.0
     drop: bool = False
     created: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Gateway:
     """Verifies, dispatches and signs; one lock guards the book."""
 
     def __init__(self, apps: dict[str, KeyPair], tokens: dict[str, str], alipay_key: KeyPair,
-                 methods: Methods, other_key: Callable[[], KeyPair]) -> None:
+                 methods: Methods, other_key: Callable[[], KeyPair], oauth: OAuth) -> None:
         self.apps = apps
         self.tokens = tokens
         self.alipay_key = alipay_key
         self.methods = methods
+        self.oauth = oauth
         self.other_key = other_key
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
@@ -82,7 +85,8 @@ class Gateway:
             if method in CASHIER_METHODS:
                 return self.cashier(caller, method, params)
             fields = self._dispatch(caller, method, params, fault)
-        if method not in self.methods.handlers and method not in CASHIER_METHODS:
+        # oauth.token answers its refusals as error_response, as the real gateway does.
+        if not self.known(method) or (method == TOKEN_METHOD and "sub_code" in fields):
             name = "error_response"
         return self._write(name, fields, signed=params.get("app_id") in self.apps, fault=fault)
 
@@ -109,10 +113,14 @@ class Gateway:
             if token not in self.tokens:
                 return None, _refusal("20001", "aop.invalid-auth-token", "无效的应用授权令牌")
             merchant = self.tokens[token]
-        method = params["method"]
-        if method not in self.methods.handlers and method not in CASHIER_METHODS:
+        if not self.known(params["method"]):
             return None, _refusal("40002", "isv.invalid-method", "不存在的方法名")
         return Caller(app_id, merchant, params.get("notify_url", "")), {}
+
+    def known(self, method: str) -> bool:
+        """Whether the gateway serves ``method``."""
+        return method in self.methods.handlers or method in CASHIER_METHODS or (
+            method == TOKEN_METHOD)
 
     def cashier(self, caller: Caller, method: str, params: dict[str, str]) -> Reply:
         """A page/wap/app pay opened by the payer: the trade now exists, waiting to be paid."""
@@ -133,9 +141,12 @@ class Gateway:
         if fault is not None and fault.kind == "refuse":
             return _refusal(fault.code, fault.sub_code, fault.sub_msg)
         try:
-            biz = _biz(params)
-            with self.lock:
-                fields = self.methods.handlers[method](caller, biz)
+            if method == TOKEN_METHOD:  # top-level grant_type and code, no biz_content
+                fields = self.oauth.token(caller, params)
+            else:
+                biz = _biz(params)
+                with self.lock:
+                    fields = self.methods.handlers[method](caller, biz)
         except Refusal as refusal:
             fields = _refusal(refusal.code, refusal.sub_code, refusal.sub_msg)
         if fault is not None and fault.kind == "code20000":
@@ -152,6 +163,8 @@ class Gateway:
             forged = {**fields, "code": "10000", "msg": "Success"}
             if "trade_status" in forged:
                 forged["trade_status"] = "TRADE_SUCCESS"
+            if "user_id" in forged:  # an identity answer: claim to be someone else
+                forged["user_id"] = "2088000000000666"
             if forged == fields:  # already a success: alter who paid and how much
                 forged.update(total_amount="100000.00", buyer_logon_id="attacker@example.com")
             inner = json.dumps(forged, ensure_ascii=False, separators=(",", ":"))

@@ -1,7 +1,9 @@
 """The simulator as an HTTP server on 127.0.0.1, and the object tests drive it through.
 
 Routes: ``/gateway.do`` (GET or POST) is the OpenAPI gateway and the page/wap cashier;
-everything under ``/__sim/`` is a test control, never part of Alipay's protocol:
+``GET /oauth2/publicAppAuthorize.htm`` is the web-authorisation page (:mod:`.oauth`, on the
+adapter's ``oauthBase``); everything under ``/__sim/`` is a test control, never part of
+Alipay's protocol:
 
 ==========================  ===============================================================
 POST /__sim/pay             {"out_trade_no", "buyer_id"?}: the payer pays (scans first)
@@ -14,6 +16,7 @@ POST /__sim/fault           a :class:`Fault` as JSON, plus "times" (default 1)
 POST /__sim/notify          {"out_trade_no", "variant", "url"?}: one crafted notification
 POST /__sim/app_pay         {"order_string"}: the Alipay app opens an app-pay order string
 POST /__sim/advance         {"seconds"}: moves the simulator clock forward
+POST /__sim/oauth           {"user_id"?, "id_type"?: both|user_id|open_id}: who authorises
 GET  /__sim/book            every trade and refund
 GET  /__sim/deliveries      every notification attempt and its answer
 ==========================  ===============================================================
@@ -38,6 +41,7 @@ from paymesh.services.simulators.alipay.crypto import KeyPair
 from paymesh.services.simulators.alipay.gateway import Gateway, Reply
 from paymesh.services.simulators.alipay.methods import Methods
 from paymesh.services.simulators.alipay.notifier import Notifier
+from paymesh.services.simulators.alipay.oauth import AUTHORIZE_PATH, OAuth
 
 APP_ID = "2021000000000001"
 SUB_MERCHANT_APP_ID = "2021000000000002"
@@ -58,8 +62,9 @@ class AlipaySimulator:
         self.book = Book()
         self.notifier = Notifier(self.alipay_key, self.now, time_scale, self._stop)
         self.methods = Methods(self.book, self.now, self.notifier.deliver)
+        self.oauth = OAuth({APP_ID}, self.now)
         self.gateway = Gateway({APP_ID: self.app_key}, {self.app_auth_token: SUB_MERCHANT_APP_ID},
-                               self.alipay_key, self.methods, self.other_key)
+                               self.alipay_key, self.methods, self.other_key, self.oauth)
         self.controls = Controls(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
@@ -94,7 +99,8 @@ class AlipaySimulator:
         """The channel params an adapter needs to talk to this simulator."""
         params: dict[str, Any] = {"appId": APP_ID, "privateKey": self.app_key.private_pem,
                                   "alipayPublicKey": self.alipay_key.public_pem,
-                                  "signType": "RSA2", "apiBase": self.gateway_url}
+                                  "signType": "RSA2", "apiBase": self.gateway_url,
+                                  "oauthBase": self.base_url}
         if isv:
             params["sub"] = {"appAuthToken": self.app_auth_token}
         return params
@@ -176,6 +182,15 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
                     params.update(parse_qsl(body.decode("utf-8", "replace"),
                                             keep_blank_values=True))
                 self._send(sim.gateway.handle(params))
+            elif url.path == AUTHORIZE_PATH and self.command == "GET":
+                redirect = sim.oauth.authorize(dict(parse_qsl(url.query,
+                                                              keep_blank_values=True)))
+                if redirect.location:
+                    self._send(Reply(302, "text/plain", b"", headers={
+                        "Location": redirect.location}))
+                else:
+                    self._send(Reply(redirect.status, "text/html;charset=utf-8",
+                                     redirect.page()))
             elif url.path.startswith("/__sim/"):
                 self._send(sim.controls.run(self.command, url.path[7:], body))
             else:
@@ -190,6 +205,8 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
 

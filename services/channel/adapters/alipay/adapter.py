@@ -17,6 +17,9 @@ close of such a trade is a success. ``time_expire`` is sent from the order's exp
 cannot be paid after the platform gives up on it; a later success still arrives by query or
 notification. A query answering TRADE_CLOSED (closed unpaid, or fully refunded) is CONFIRM_FAIL:
 the caller must not move a successful order back on it.
+
+The adapter is also a :class:`~paymesh.services.channel.adapters.base.PayerIdentification`: the
+aggregated-QR cashier learns the payer's Alipay id by web authorisation (see :mod:`.payer`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 import httpx
 
 from paymesh.services.channel.adapters.alipay import gateway as gw
+from paymesh.services.channel.adapters.alipay import payer
 from paymesh.services.channel.adapters.alipay.gateway import AlipayGateway, Answer, Unsettled
 from paymesh.services.channel.adapters.alipay.notifications import (
     identify_notification,
@@ -226,6 +230,15 @@ class AlipayAdapter:
 
     async def identify_callback(self, callback: Callback) -> CallbackIdentity | None:
         return identify_notification(callback)
+
+    async def user_auth_url(self, params: Mapping[str, Any], redirect_url: str,
+                            state: str) -> str:
+        """Alipay's ``auth_base`` link; Alipay returns to ``redirect_url`` with ``auth_code``."""
+        return payer.authorisation_url(read_params(params, self._keys), redirect_url, state)
+
+    async def channel_user(self, params: Mapping[str, Any], code: str) -> str:
+        """The payer's ``user_id`` (or ``open_id``) for an ``auth_code``, by oauth.token."""
+        return await payer.payer_id(self._gateway, read_params(params, self._keys), code)
 
 
 def _refusal_state(answer: Answer) -> ChannelState:

@@ -81,21 +81,28 @@ class AlipayGateway:
         self._clock = clock
 
     def signed(self, cfg: AlipayParams, method: str, biz: Mapping[str, Any], *,
-               notify_url: str = "", return_url: str = "") -> dict[str, str]:
-        """Every parameter of a request to ``method``, ``sign`` included."""
+               notify_url: str = "", return_url: str = "",
+               text: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every parameter of a request to ``method``, ``sign`` included.
+
+        ``text`` holds a method's own top-level parameters (``grant_type`` and ``code`` of
+        ``alipay.system.oauth.token``); an empty ``biz`` sends no ``biz_content``.
+        """
         params = {
             "app_id": cfg.app_id, "method": method, "format": "JSON", "charset": "utf-8",
             "sign_type": "RSA2", "timestamp": beijing_time(self._clock()), "version": "1.0",
             "notify_url": notify_url, "return_url": return_url,
             "app_auth_token": cfg.app_auth_token,
-            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":"))
+            if biz else "",
+            **(text or {}),
         }
         params = {k: v for k, v in params.items() if v != ""}
         params["sign"] = signing.sign(signing.request_content(params), cfg.private_key)
         return params
 
     async def call(self, cfg: AlipayParams, method: str, biz: Mapping[str, Any], *,
-                   notify_url: str = "") -> Answer:
+                   notify_url: str = "", text: Mapping[str, str] | None = None) -> Answer:
         """Sends one request and returns Alipay's verified answer.
 
         Raises :class:`Unsettled` when the outcome cannot be known: SYS_ERROR when the
@@ -103,8 +110,10 @@ class AlipayGateway:
         connection, a non-200 status, gateway code 20000, or an answer that is malformed,
         unsigned or fails verification.
         """
-        params = self.signed(cfg, method, biz, notify_url=notify_url)
-        body = {"biz_content": params.pop("biz_content")}
+        params = self.signed(cfg, method, biz, notify_url=notify_url, text=text)
+        # As the official SDK: the method's own parameters in the body, common ones in the URL.
+        body = {name: params.pop(name) for name in ("biz_content", *(text or {}))
+                if name in params}
         separator = "&" if "?" in cfg.api_base else "?"
         url = cfg.api_base + separator + urlencode(params)
         try:

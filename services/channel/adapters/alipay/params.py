@@ -8,6 +8,7 @@ Params (camelCase, as JeePay stores them, reference §7)::
       "alipayPublicKey": "-----BEGIN PUBLIC KEY-----...",  # required: Alipay's public key
       "signType": "RSA2",                   # optional; only RSA2 is accepted
       "apiBase": "https://openapi.alipay.com/gateway.do",  # optional gateway URL
+      "oauthBase": "https://openauth.alipay.com",  # optional web-authorisation host (payer id)
       "sub": {"appAuthToken": "..."}        # ISV acting for a sub-merchant (optional)
     }
 """
@@ -26,6 +27,7 @@ from paymesh.services.channel.adapters.alipay.signing import load_private_key, l
 from paymesh.services.common.errors import DomainError, InvalidArgument
 
 DEFAULT_API_BASE = "https://openapi.alipay.com/gateway.do"
+DEFAULT_OAUTH_BASE = "https://openauth.alipay.com"
 _YUAN = re.compile(r"(0|[1-9][0-9]{0,11})(?:\.([0-9]{1,2}))?")
 
 
@@ -38,6 +40,7 @@ class AlipayParams:
     alipay_public_key: rsa.RSAPublicKey
     api_base: str
     app_auth_token: str = ""
+    oauth_base: str = DEFAULT_OAUTH_BASE
 
 
 class KeyCache:
@@ -82,13 +85,17 @@ def read_params(params: Mapping[str, Any], keys: KeyCache | None = None) -> Alip
     api_base = params.get("apiBase") or DEFAULT_API_BASE
     if not isinstance(api_base, str) or not api_base.startswith(("https://", "http://")):
         _invalid("apiBase must be an http(s) URL of the Alipay gateway")
+    oauth_base = params.get("oauthBase") or DEFAULT_OAUTH_BASE
+    if not isinstance(oauth_base, str) or not oauth_base.startswith(("https://", "http://")):
+        _invalid("oauthBase must be an http(s) URL such as https://openauth.alipay.com")
     token = ""
     sub = params.get("sub")
     if sub is not None:
         if not isinstance(sub, Mapping):
             _invalid("sub must be an object such as {\"appAuthToken\": \"...\"}")
         token = _text(sub, "appAuthToken", prefix="sub.")
-    return AlipayParams(app_id, private_key, public_key, api_base, token)
+    return AlipayParams(app_id, private_key, public_key, api_base, token,
+                        oauth_base.rstrip("/"))
 
 
 def fen_to_yuan(fen: int) -> str:
