@@ -8,6 +8,7 @@ Envoy → the order is paid → query; closing an unpaid order; and callbacks th
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,13 @@ from paymesh.services.simulators.alipay import AlipaySimulator
 from paymesh.services.simulators.wxpay import WxpaySimulator
 from paymesh.services.simulators.ysfpay import YsfpaySimulator
 from tests.e2e.conftest import RunningMesh
-from tests.e2e.helpers import merchant_with_channel, order_params, signed_post, wait_for_state
+from tests.e2e.helpers import (
+    gateway_rows,
+    merchant_with_channel,
+    order_params,
+    signed_post,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -219,3 +226,47 @@ async def test_duplicate_callbacks_move_the_order_once(mesh: RunningMesh, http: 
     again = await wait_for_state(http, mesh, wxpay.creds, pay_order_id, 2, timeout=0)
     assert again["data"] == paid["data"]
     assert time.monotonic() - started < 10
+
+
+async def cashier_through(mesh: RunningMesh, http: httpx.AsyncClient, channel: Channel,
+                          agent: str, payer_field: str) -> None:
+    """QR_CASHIER: the wallet's OAuth at the simulator, then the JSAPI payment, then paid."""
+    created = await signed_post(http, mesh, "/api/pay/unifiedOrder",
+                                order_params(wayCode="QR_CASHIER", amount=1234), channel.creds)
+    pay_order_id, link = created["data"]["payOrderId"], created["data"]["payData"]
+    page = await http.get(link, headers={"user-agent": agent}, follow_redirects=False)
+    assert page.status_code == 302, page.text
+    authorize = page.headers["location"]
+    assert authorize.startswith(channel.sim.base_url)
+    consent = await http.get(authorize, follow_redirects=False)  # the wallet asks the payer
+    assert consent.status_code == 302, consent.text
+    back = consent.headers["location"]
+    assert back.startswith(f"{link}/return?")
+    wallet = await http.get(back, headers={"user-agent": agent}, follow_redirects=False)
+    assert wallet.status_code == 200, wallet.text
+    assert "JSBridge" in wallet.text  # hands the payment to the wallet's own page API
+    [(extra,)] = gateway_rows(mesh, "SELECT channel_extra FROM pay_order WHERE "
+                                    "pay_order_id = :i", i=pay_order_id)
+    assert json.loads(extra)[payer_field]
+    await asyncio.to_thread(channel.sim.pay, pay_order_id)
+    paid = await wait_for_state(http, mesh, channel.creds, pay_order_id, 2)
+    assert paid["data"]["state"] == 2, paid
+
+
+async def test_cashier_in_the_wechat_app(mesh: RunningMesh, http: httpx.AsyncClient,
+                                         wxpay_sim: WxpaySimulator) -> None:
+    params = wxpay_sim.adapter_params()
+    creds = await merchant_with_channel(mesh, "wxpay", params, ["WX_JSAPI"])
+    await cashier_through(mesh, http, Channel(wxpay_sim, creds, "WX_JSAPI"),
+                          "Mozilla/5.0 (iPhone) MicroMessenger/8.0.49", "openid")
+    # The OAuth token call carries the app secret in its URL: it must not reach any log.
+    for log in (mesh.config.data_dir / "logs").glob("*.log"):
+        assert params["appSecret"] not in log.read_text(errors="replace"), log.name
+
+
+async def test_cashier_in_the_alipay_app(mesh: RunningMesh, http: httpx.AsyncClient,
+                                         alipay_sim: AlipaySimulator) -> None:
+    creds = await merchant_with_channel(mesh, "alipay", alipay_sim.adapter_params(),
+                                        ["ALI_JSAPI"])
+    await cashier_through(mesh, http, Channel(alipay_sim, creds, "ALI_JSAPI"),
+                          "Mozilla/5.0 (Linux; Android 13) AlipayClient/10.5.36", "buyerUserId")

@@ -3,7 +3,9 @@
 It generates its own keys per run, authenticates every request from its raw bytes (401
 SIGN_ERROR otherwise), keeps a stateful book with WeChat's state names, signs every answer over
 the bytes it sends, and delivers encrypted, signed callbacks with WeChat's retry schedule. Test
-controls live under ``/__sim/`` (see :mod:`.control`). It shares no code with the adapter.
+controls live under ``/__sim/`` (see :mod:`.control`). It also serves official-account web OAuth
+(``/connect/oauth2/authorize``, ``/sns/oauth2/access_token``, see :mod:`.oauth`). It shares no
+code with the adapter.
 
     with WxpaySimulator(time_scale=0.001) as sim:
         params = sim.adapter_params()           # or adapter_params(isv=True, mode="certificate")

@@ -44,9 +44,11 @@ class MerchantApi:
     """Routes authenticated requests to the book; every answer is (status, JSON or None)."""
 
     def __init__(self, keys: SimKeys, book: Book, lock: threading.RLock, notifier: Notifier,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float],
+                 openid_app: Callable[[str], str | None] = lambda openid: None) -> None:
         self._keys, self._book, self._lock = keys, book, lock
         self._notifier, self._clock = notifier, clock
+        self._openid_app = openid_app
         self.codepay_outcomes: deque[str] = deque()
         self.refund_outcome = "PROCESSING"
 
@@ -157,6 +159,13 @@ class MerchantApi:
                 raise ApiError(400, "PARAM_ERROR", "payer.openid不能为空")
             if "sub_openid" in given and not data.get("sub_appid"):
                 raise ApiError(400, "PARAM_ERROR", "sub_openid需要sub_appid")
+            # An openid is only good with the appid it was issued for (when the OAuth here
+            # issued it; openids it never issued are taken on trust).
+            (name, openid), = given.items()
+            app_field = {"sub_openid": "sub_appid", "sp_openid": "sp_appid"}.get(name, "appid")
+            issued_to = self._openid_app(openid)
+            if issued_to is not None and issued_to != data.get(app_field):
+                raise ApiError(400, "PARAM_ERROR", f"{name}和{app_field}不匹配")
             return given
         if endpoint == "codepay":
             code = str(payer.get("auth_code") or "")

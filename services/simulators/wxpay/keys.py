@@ -91,6 +91,8 @@ class SimKeys:
     app_id: str = field(default_factory=lambda: "wx" + secrets.token_hex(8))
     sub_mch_id: str = field(default_factory=lambda: "16" + random_text(8, string.digits))
     sub_app_id: str = field(default_factory=lambda: "wx" + secrets.token_hex(8))
+    app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    sub_app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     api_v3_key: str = field(default_factory=lambda: random_text(32))
     merchant_serial: str = field(default_factory=lambda: secrets.token_hex(20).upper())
     merchant_key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key)
@@ -119,12 +121,15 @@ class SimKeys:
         """What the adapter's channel configuration holds for this run (§7 field names).
 
         ``mode``: ``publickey`` (WeChat Pay public key only), ``certificate`` (platform
-        certificate only) or ``both`` (a merchant migrating between them).
+        certificate only) or ``both`` (a merchant migrating between them). ``appSecret`` is the
+        official account's secret of ``appId`` (the service provider's in ISV mode), for web
+        OAuth, which the simulator also serves (``oauthBase`` and ``oauthApiBase``).
         """
         params: dict[str, object] = {
             "mchId": self.mch_id, "appId": self.app_id, "apiV3Key": self.api_v3_key,
             "serialNo": self.merchant_serial, "apiClientKey": _pem_private(self.merchant_key),
-            "apiBase": base_url,
+            "apiBase": base_url, "appSecret": self.app_secret, "oauthBase": base_url,
+            "oauthApiBase": base_url,
         }
         if mode in ("both", "publickey"):
             params["wxpayPublicKeyId"] = self.public_key_id

@@ -114,6 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), {})
             return
         fault = sim.faults.take(self.path)
+        if self.path.startswith(("/connect/", "/sns/")):
+            self._serve_oauth(method, fault)
+            return
         if fault and fault.kind == "http500" and not fault.process:
             self._send(error(500, "SYSTEM_ERROR", "系统错误", signed=False), None, "")
             return
@@ -133,6 +136,22 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "http500":
             reply = error(500, "SYSTEM_ERROR", "系统错误", signed=False)
         self._send(reply, fault, self.headers.get("Wechatpay-Serial", ""))
+
+    def _serve_oauth(self, method: str, fault: Fault | None) -> None:
+        """Web OAuth: unsigned, as WeChat's; faults ``http500``, ``delay`` and ``drop`` apply."""
+        kind = fault.kind if fault else ""
+        if kind == "delay" and fault:
+            time.sleep(fault.seconds)
+        if kind == "drop":
+            self.close_connection = True
+            self.wfile.flush()
+            return
+        if kind == "http500":
+            self._write(500, b'{"errcode":-1,"errmsg":"system error"}', {})
+            return
+        status, data, location = self.server.sim.serve_oauth(method, self.path)
+        body = b"" if data is None else json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self._write(status, body, {"Location": location} if location else {})
 
     def _send(self, reply: Reply, fault: Fault | None, asked_serial: str) -> None:
         body = b"" if reply.data is None else json.dumps(

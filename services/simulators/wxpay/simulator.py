@@ -17,6 +17,7 @@ from paymesh.services.simulators.wxpay.auth import (
 from paymesh.services.simulators.wxpay.book import Book, SimOrder, SimRefund
 from paymesh.services.simulators.wxpay.keys import SimKeys
 from paymesh.services.simulators.wxpay.notifier import Notifier
+from paymesh.services.simulators.wxpay.oauth import OAuthRefusal, OAuthServer
 from paymesh.services.simulators.wxpay.server import Fault, FaultPlan, Reply, SimHttpServer, error
 
 
@@ -36,7 +37,10 @@ class WxpaySimulator:
         self.clock_offset = 0.0
         self.faults = FaultPlan()
         self.notifier = Notifier(self.keys, self.now, time_scale)
-        self.api = MerchantApi(self.keys, self.book, self.lock, self.notifier, self.now)
+        self.oauth = OAuthServer({self.keys.app_id: self.keys.app_secret,
+                                  self.keys.sub_app_id: self.keys.sub_app_secret}, self.now)
+        self.api = MerchantApi(self.keys, self.book, self.lock, self.notifier, self.now,
+                               openid_app=self.oauth.app_of)
         self._auth = RequestAuthenticator([MerchantCredential(
             self.keys.mch_id, self.keys.merchant_serial, self.keys.merchant_key.public_key())])
         self._server = SimHttpServer(self, port)
@@ -88,6 +92,18 @@ class WxpaySimulator:
         except ApiError as refusal:
             return error(refusal.status, refusal.code, refusal.message)
         return Reply(status, data)
+
+    def serve_oauth(self, method: str, target: str) -> tuple[int, dict[str, Any] | None, str]:
+        """Web OAuth (see :mod:`.oauth`): ``(status, JSON or None, Location)``."""
+        path, _, query = target.partition("?")
+        try:
+            if method == "GET" and path == "/connect/oauth2/authorize":
+                return 302, None, self.oauth.authorize(query)
+            if method == "GET" and path == "/sns/oauth2/access_token":
+                return 200, self.oauth.access_token(query), ""
+        except OAuthRefusal as refusal:
+            return refusal.status, refusal.body(), ""
+        return 404, {"errcode": 404, "errmsg": "not found"}, ""
 
     def control(self, method: str, target: str, body: bytes) -> tuple[int, Any]:
         """A ``/__sim/`` test-control request (see :mod:`.control`)."""

@@ -1,4 +1,5 @@
-"""The WeChat Pay APIv3 adapter: orders, queries, close, reverse, refunds and callbacks."""
+"""The WeChat Pay APIv3 adapter: orders, queries, close, reverse, refunds and callbacks, and the
+payer's openid through official-account OAuth (see :mod:`.oauth`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from paymesh.services.channel.adapters.base import (
     RefundResult,
     parse_channel_extra,
 )
-from paymesh.services.channel.adapters.wxpay import payloads, signing
+from paymesh.services.channel.adapters.wxpay import oauth, payloads, signing
 from paymesh.services.channel.adapters.wxpay.config import ConfigCache, WxpayConfig
 from paymesh.services.channel.adapters.wxpay.notify import verify_notification
 from paymesh.services.channel.adapters.wxpay.states import (
@@ -40,6 +41,8 @@ _NOT_FOUND_CODES = frozenset({"ORDER_NOT_EXIST", "ORDERNOTEXIST", "RESOURCE_NOT_
 class WxpayAdapter:
     """WeChat Pay APIv3 (ifCode ``wxpay``) for direct merchants and service providers.
 
+    Also a ``PayerIdentification``: the cashier learns the payer's openid through WeChat's web
+    OAuth before continuing an order as WX_JSAPI.
     ``clock`` (Unix seconds) and ``nonce`` are injectable so tests can pin them.
     """
 
@@ -48,6 +51,7 @@ class WxpayAdapter:
     def __init__(self, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time,
                  nonce: Callable[[], str] = signing.new_nonce) -> None:
         self._transport = SignedTransport(http, clock, nonce)
+        self._oauth = oauth.WebOAuth(http)
         self._configs = ConfigCache()
         self._clock = clock
         self._nonce = nonce
@@ -150,6 +154,15 @@ class WxpayAdapter:
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
                               ) -> CallbackResult:
         return verify_notification(self._configs.load(params), callback, self._clock())
+
+    async def user_auth_url(self, params: Mapping[str, Any], redirect_url: str,
+                            state: str) -> str:
+        """WeChat's silent (``snsapi_base``) authorize URL for the official account ``appId``."""
+        return oauth.authorize_url(oauth.load_app(params), redirect_url, state)
+
+    async def channel_user(self, params: Mapping[str, Any], code: str) -> str:
+        """The payer's openid under ``appId`` for the code WeChat returned."""
+        return await self._oauth.openid(oauth.load_app(params), code)
 
     async def identify_callback(self, callback: Callback) -> CallbackIdentity | None:
         """Always None: paymesh's WeChat notify_url carries the order id in its path, and the

@@ -12,6 +12,8 @@ Field names are JeePay's (camelCase) so a configuration exported from JeePay wor
   migrating merchant configures both,
 - ``apiBase`` (default production ``https://api.mch.weixin.qq.com``),
 - ``sub`` (ISV mode): ``{"subMchId": "...", "subMchAppId": "..."}`` (``subMchAppId`` optional).
+- ``appSecret``, ``oauthBase``, ``oauthApiBase``: only for identifying payers by OAuth, read by
+  :mod:`.oauth`, not here (a channel that only pays does not need them).
 
 Anything missing or malformed raises CHANNEL_CONFIG_INVALID: a misconfigured channel is an
 operator's problem and must not be mistaken for a payer's refusal.
