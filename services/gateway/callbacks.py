@@ -18,6 +18,7 @@ from paymesh.services.common.db import utc_now
 from paymesh.services.common.errors import NotFound
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.models import PayOrderState as St
+from paymesh.services.gateway.outbox import PAY_FAILED, PAY_SUCCEEDED
 from paymesh.services.gateway.pay_context import PayContextCache
 from paymesh.services.gateway.repository import PayOrderRepository
 
@@ -93,6 +94,7 @@ class CallbackIntake:
         if verdict.channel_state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
             moved = await self._orders.transition(
                 pay_order_id, [St.INIT, St.PAYING], state=St.SUCCESS, success_at=utc_now(),
+                event=PAY_SUCCEEDED,
                 channel_order_no=channel_no, err_code=None, err_msg=None)
             if not moved and await self._orders.transition(
                     pay_order_id, [St.CLOSED, St.FAIL, St.CANCEL], late_success=True,
@@ -100,7 +102,7 @@ class CallbackIntake:
                 log.warning("late success for %s: kept and flagged for refund", pay_order_id)
         elif verdict.channel_state == S.CHANNEL_STATE_CONFIRM_FAIL:
             await self._orders.transition(
-                pay_order_id, [St.INIT, St.PAYING], state=St.FAIL,
+                pay_order_id, [St.INIT, St.PAYING], state=St.FAIL, event=PAY_FAILED,
                 err_code=verdict.err_code or None, err_msg=verdict.err_msg[:256] or None)
 
 

@@ -16,6 +16,7 @@ from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
 from paymesh.services.gateway.fees import merchant_fee
 from paymesh.services.gateway.models import PayOrder
 from paymesh.services.gateway.models import PayOrderState as St
+from paymesh.services.gateway.outbox import PAY_FAILED, PAY_SUCCEEDED
 from paymesh.services.gateway.pay_context import Passage
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
 from paymesh.services.gateway.routing import limit_day
@@ -69,7 +70,8 @@ class ChannelDispatch:
             S.CHANNEL_STATE_CONFIRM_FAIL, err_code="PASSAGE_DAILY_LIMIT",
             err_msg="every pay passage for this wayCode has reached its daily limit")
         await self._orders.transition(order.pay_order_id, [St.INIT], state=St.FAIL,
-                                      err_code=refusal.err_code, err_msg=refusal.err_msg[:256],
+                                      event=PAY_FAILED, err_code=refusal.err_code,
+                                      err_msg=refusal.err_msg[:256],
                                       route_attempts=json.dumps(attempts))
         return await self._orders.get(order.pay_order_id) or order
 
@@ -125,11 +127,13 @@ class ChannelDispatch:
                                           pay_data=answer.pay_data or None, **common)
         elif answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
             await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.SUCCESS,
+                                          event=PAY_SUCCEEDED,
                                           pay_data_type=answer.pay_data_type or "none",
                                           success_at=utc_now(), **common)
         elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
             if await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.FAIL,
-                                             limit_day=None, **common) and day is not None:
+                                             limit_day=None, event=PAY_FAILED,
+                                             **common) and day is not None:
                 await self._usage.release((order.app_id, order.way_code, passage.if_code), day,
                                           order.amount)
         else:  # SYS_ERROR: nothing happened at the channel; the order stays INIT.

@@ -117,6 +117,26 @@ class RefundOrder(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class OutboxEvent(Base):
+    """Work another part of the platform must do because a state changed (the outbox).
+
+    Written in the same transaction as the change, delivered at least once by the dispatcher;
+    consumers are idempotent on (topic, order_id), which is unique.
+    """
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (UniqueConstraint("topic", "order_id", name="uq_outbox_topic_order"),)
+
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                          primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class PassageDailyUsage(Base):
     """Amount in fen a passage has taken (or holds for open orders) on one day (UTC+8)."""
 

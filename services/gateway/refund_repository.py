@@ -8,7 +8,7 @@ amount to refunded (or gives it back) and frees the order for the next refund.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paymesh.services.common.db import run_transaction, sessions, utc_now
 from paymesh.services.gateway.models import PayOrder, PayOrderState, RefundOrder
+from paymesh.services.gateway.outbox import REFUND_FAILED, REFUND_SUCCEEDED, outbox_event
 
 
 class RefundRepository:
     """Refund orders and the refund bookkeeping of their pay orders."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine,
+                 on_event: Callable[[], None] | None = None) -> None:
         self._sessions = sessions(engine)
+        self._on_event = on_event
 
     async def open_refund(self, refund: RefundOrder) -> bool:
         """Reserves the amount on the pay order and stores the refund, both or neither.
@@ -82,6 +85,8 @@ class RefundRepository:
                 if not (freed.rowcount and moved.rowcount):
                     await session.rollback()  # settled already: change nothing
                     return False
+                session.add(outbox_event(REFUND_SUCCEEDED if succeeded else REFUND_FAILED,
+                                         refund.refund_order_id))
                 if succeeded:  # fully refunded: SUCCESS → REFUND (5)
                     await session.execute(
                         update(PayOrder)
@@ -91,7 +96,10 @@ class RefundRepository:
                         .values(state=PayOrderState.REFUND))
             return True
 
-        return await run_transaction(work)
+        settled = await run_transaction(work)
+        if settled and self._on_event is not None:
+            self._on_event()
+        return settled
 
     async def update(self, refund_order_id: str, allowed_from: Iterable[int],
                      **changes: Any) -> bool:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paymesh.services.common.db import sessions, utc_now
+from paymesh.services.common.db import run_transaction, sessions, utc_now
 from paymesh.services.gateway.models import PassageDailyUsage, PayOrder
+from paymesh.services.gateway.outbox import outbox_event
 
 
 class PayOrderRepository:
     """Reads and conditional writes of pay orders."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine,
+                 on_event: Callable[[], None] | None = None) -> None:
         self._sessions = sessions(engine)
+        self._on_event = on_event
 
     async def insert(self, order: PayOrder) -> bool:
         """Stores a new order; False when (mch_no, mch_order_no) or the id is already taken."""
@@ -43,10 +46,11 @@ class PayOrderRepository:
         async with self._sessions() as session:
             return (await session.execute(query)).scalar_one_or_none()
 
-    async def transition(self, pay_order_id: str, allowed_from: Iterable[int],
-                         **changes: Any) -> bool:
+    async def transition(self, pay_order_id: str, allowed_from: Iterable[int], *,
+                         event: str | None = None, **changes: Any) -> bool:
         """Applies ``changes`` only while the order is in one of ``allowed_from``.
 
+        With ``event``, the outbox event is written in the same transaction as the change.
         Returns True when this call moved the order; False when its state had already changed.
         """
         changes["updated_at"] = utc_now()
@@ -54,9 +58,18 @@ class PayOrderRepository:
                      .where(PayOrder.pay_order_id == pay_order_id,
                             PayOrder.state.in_(list(allowed_from)))
                      .values(**changes))
-        async with self._sessions.begin() as session:
-            result = await session.execute(statement)
-            return bool(result.rowcount)
+
+        async def work() -> bool:
+            async with self._sessions.begin() as session:
+                moved = bool((await session.execute(statement)).rowcount)
+                if moved and event is not None:
+                    session.add(outbox_event(event, pay_order_id))
+            return moved
+
+        moved = await run_transaction(work)
+        if moved and event is not None and self._on_event is not None:
+            self._on_event()
+        return moved
 
 
 class PassageUsage:

@@ -23,6 +23,7 @@ from paymesh.services.gateway.cashier_links import CashierLinks
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch
 from paymesh.services.gateway.orders import PayOrders
+from paymesh.services.gateway.outbox import Consumer, OutboxDispatcher
 from paymesh.services.gateway.pay_context import PayContextCache
 from paymesh.services.gateway.refund_repository import RefundRepository
 from paymesh.services.gateway.refunds import Refunds
@@ -47,7 +48,10 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     channel_channel = open_channel(config.addrs["channel"])
     contexts = PayContextCache(merchant_pb2_grpc.MerchantServiceStub(merchant_channel))
     channels = ChannelCalls(channel_pb2_grpc.ChannelServiceStub(channel_channel))
-    repository = PayOrderRepository(engine)
+    consumers: dict[str, Consumer] = {}
+    outbox = OutboxDispatcher(engine, consumers)
+    repository = PayOrderRepository(engine, on_event=outbox.poke)
+    refund_repository = RefundRepository(engine, on_event=outbox.poke)
     usage = PassageUsage(engine)
     dispatch = ChannelDispatch(repository, usage, channels, config.public_url)
     links = CashierLinks(SecretBox(config.require_master_key()).derive("cashier-links"),
@@ -59,15 +63,17 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     server, health = build_server(SERVICE_NAMES)
     gateway_pb2_grpc.add_MerchantApiServiceServicer_to_server(
         MerchantApiServicer(authenticator, orders,
-                            Refunds(RefundRepository(engine), repository, channels,
+                            Refunds(refund_repository, repository, channels,
                                     config.public_url)), server)
     gateway_pb2_grpc.add_ChannelCallbackServiceServicer_to_server(
         ChannelCallbackServicer(CallbackIntake(repository, contexts, channels)), server)
     gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(PayOrderServicer(repository), server)
     gateway_pb2_grpc.add_CashierServiceServicer_to_server(CashierServicer(cashier), server)
     contexts.start()
+    outbox.start()
 
     async def close_all() -> None:
+        await outbox.stop()
         await contexts.stop()
         await merchant_channel.close()
         await channel_channel.close()

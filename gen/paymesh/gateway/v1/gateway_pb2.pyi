@@ -3,13 +3,28 @@ import datetime
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from paymesh.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class NotifyOrderType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NOTIFY_ORDER_TYPE_UNSPECIFIED: _ClassVar[NotifyOrderType]
+    NOTIFY_ORDER_TYPE_PAY: _ClassVar[NotifyOrderType]
+    NOTIFY_ORDER_TYPE_REFUND: _ClassVar[NotifyOrderType]
+
+class NotifyState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NOTIFY_STATE_UNSPECIFIED: _ClassVar[NotifyState]
+    NOTIFY_STATE_SENDING: _ClassVar[NotifyState]
+    NOTIFY_STATE_SUCCESS: _ClassVar[NotifyState]
+    NOTIFY_STATE_FAILED: _ClassVar[NotifyState]
 
 class PayOrderState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -21,6 +36,13 @@ class PayOrderState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PAY_ORDER_STATE_CANCEL: _ClassVar[PayOrderState]
     PAY_ORDER_STATE_REFUND: _ClassVar[PayOrderState]
     PAY_ORDER_STATE_CLOSED: _ClassVar[PayOrderState]
+NOTIFY_ORDER_TYPE_UNSPECIFIED: NotifyOrderType
+NOTIFY_ORDER_TYPE_PAY: NotifyOrderType
+NOTIFY_ORDER_TYPE_REFUND: NotifyOrderType
+NOTIFY_STATE_UNSPECIFIED: NotifyState
+NOTIFY_STATE_SENDING: NotifyState
+NOTIFY_STATE_SUCCESS: NotifyState
+NOTIFY_STATE_FAILED: NotifyState
 PAY_ORDER_STATE_UNSPECIFIED: PayOrderState
 PAY_ORDER_STATE_INIT: PayOrderState
 PAY_ORDER_STATE_PAYING: PayOrderState
@@ -59,6 +81,156 @@ class CashierReturnResponse(_message.Message):
     HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
     http_body: _httpbody_pb2.HttpBody
     def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class Notification(_message.Message):
+    __slots__ = ("notify_id", "order_id", "order_type", "mch_no", "app_id", "mch_order_no", "notify_url", "state", "attempts", "attempt_limit", "next_attempt_time", "create_time")
+    NOTIFY_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MCH_NO_FIELD_NUMBER: _ClassVar[int]
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    MCH_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    NOTIFY_URL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    notify_id: str
+    order_id: str
+    order_type: NotifyOrderType
+    mch_no: str
+    app_id: str
+    mch_order_no: str
+    notify_url: str
+    state: NotifyState
+    attempts: int
+    attempt_limit: int
+    next_attempt_time: _timestamp_pb2.Timestamp
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, notify_id: _Optional[str] = ..., order_id: _Optional[str] = ..., order_type: _Optional[_Union[NotifyOrderType, str]] = ..., mch_no: _Optional[str] = ..., app_id: _Optional[str] = ..., mch_order_no: _Optional[str] = ..., notify_url: _Optional[str] = ..., state: _Optional[_Union[NotifyState, str]] = ..., attempts: _Optional[int] = ..., attempt_limit: _Optional[int] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class NotificationAttempt(_message.Message):
+    __slots__ = ("attempt", "time", "http_status", "latency_ms", "response_excerpt", "error")
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_EXCERPT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    time: _timestamp_pb2.Timestamp
+    http_status: int
+    latency_ms: int
+    response_excerpt: str
+    error: str
+    def __init__(self, attempt: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., http_status: _Optional[int] = ..., latency_ms: _Optional[int] = ..., response_excerpt: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ListNotificationsRequest(_message.Message):
+    __slots__ = ("order_id", "state", "page")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    state: NotifyState
+    page: _common_pb2.PageRequest
+    def __init__(self, order_id: _Optional[str] = ..., state: _Optional[_Union[NotifyState, str]] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListNotificationsResponse(_message.Message):
+    __slots__ = ("notifications", "page")
+    NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    notifications: _containers.RepeatedCompositeFieldContainer[Notification]
+    page: _common_pb2.PageResponse
+    def __init__(self, notifications: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class GetNotificationRequest(_message.Message):
+    __slots__ = ("notify_id",)
+    NOTIFY_ID_FIELD_NUMBER: _ClassVar[int]
+    notify_id: str
+    def __init__(self, notify_id: _Optional[str] = ...) -> None: ...
+
+class GetNotificationResponse(_message.Message):
+    __slots__ = ("notification", "attempts")
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    notification: Notification
+    attempts: _containers.RepeatedCompositeFieldContainer[NotificationAttempt]
+    def __init__(self, notification: _Optional[_Union[Notification, _Mapping]] = ..., attempts: _Optional[_Iterable[_Union[NotificationAttempt, _Mapping]]] = ...) -> None: ...
+
+class ResendNotificationRequest(_message.Message):
+    __slots__ = ("notify_id",)
+    NOTIFY_ID_FIELD_NUMBER: _ClassVar[int]
+    notify_id: str
+    def __init__(self, notify_id: _Optional[str] = ...) -> None: ...
+
+class ResendNotificationResponse(_message.Message):
+    __slots__ = ("notification",)
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    notification: Notification
+    def __init__(self, notification: _Optional[_Union[Notification, _Mapping]] = ...) -> None: ...
+
+class DeliverDueNotificationsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class DeliverDueNotificationsResponse(_message.Message):
+    __slots__ = ("attempted", "succeeded")
+    ATTEMPTED_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    attempted: int
+    succeeded: int
+    def __init__(self, attempted: _Optional[int] = ..., succeeded: _Optional[int] = ...) -> None: ...
+
+class SweepPayingOrdersRequest(_message.Message):
+    __slots__ = ("older_than_seconds", "limit")
+    OLDER_THAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    older_than_seconds: int
+    limit: int
+    def __init__(self, older_than_seconds: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class SweepPayingOrdersResponse(_message.Message):
+    __slots__ = ("examined", "settled", "cancelled")
+    EXAMINED_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    examined: int
+    settled: int
+    cancelled: int
+    def __init__(self, examined: _Optional[int] = ..., settled: _Optional[int] = ..., cancelled: _Optional[int] = ...) -> None: ...
+
+class ExpireOrdersRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ExpireOrdersResponse(_message.Message):
+    __slots__ = ("examined", "closed", "paid")
+    EXAMINED_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FIELD_NUMBER: _ClassVar[int]
+    PAID_FIELD_NUMBER: _ClassVar[int]
+    examined: int
+    closed: int
+    paid: int
+    def __init__(self, examined: _Optional[int] = ..., closed: _Optional[int] = ..., paid: _Optional[int] = ...) -> None: ...
+
+class SweepPendingRefundsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class SweepPendingRefundsResponse(_message.Message):
+    __slots__ = ("examined", "settled")
+    EXAMINED_FIELD_NUMBER: _ClassVar[int]
+    SETTLED_FIELD_NUMBER: _ClassVar[int]
+    examined: int
+    settled: int
+    def __init__(self, examined: _Optional[int] = ..., settled: _Optional[int] = ...) -> None: ...
 
 class UnifiedOrderRequest(_message.Message):
     __slots__ = ("http_body",)

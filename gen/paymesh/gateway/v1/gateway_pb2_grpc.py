@@ -590,6 +590,382 @@ class CashierService:
             _registered_method=True)
 
 
+class NotificationServiceStub:
+    """Merchant notifications (商户通知): one record per (order, kind) and a log row per attempt.
+    Admin REST under /admin/v1/ needs the admin bearer token at the edge.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListNotifications = channel.unary_unary(
+                '/paymesh.gateway.v1.NotificationService/ListNotifications',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.GetNotification = channel.unary_unary(
+                '/paymesh.gateway.v1.NotificationService/GetNotification',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetNotificationRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetNotificationResponse.FromString,
+                _registered_method=True)
+        self.ResendNotification = channel.unary_unary(
+                '/paymesh.gateway.v1.NotificationService/ResendNotification',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ResendNotificationRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ResendNotificationResponse.FromString,
+                _registered_method=True)
+        self.DeliverDueNotifications = channel.unary_unary(
+                '/paymesh.gateway.v1.NotificationService/DeliverDueNotifications',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.DeliverDueNotificationsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.DeliverDueNotificationsResponse.FromString,
+                _registered_method=True)
+
+
+class NotificationServiceServicer:
+    """Merchant notifications (商户通知): one record per (order, kind) and a log row per attempt.
+    Admin REST under /admin/v1/ needs the admin bearer token at the edge.
+    """
+
+    def ListNotifications(self, request, context):
+        """Lists notification records, newest first, optionally of one order or in one state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNotification(self, request, context):
+        """One record with every attempt.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendNotification(self, request, context):
+        """Sends a notification again now (a failed one gets one more attempt).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverDueNotifications(self, request, context):
+        """Internal: makes every attempt that is due now (the jobs process calls it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_NotificationServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'GetNotification': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNotification,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetNotificationRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetNotificationResponse.SerializeToString,
+            ),
+            'ResendNotification': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendNotification,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ResendNotificationRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ResendNotificationResponse.SerializeToString,
+            ),
+            'DeliverDueNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverDueNotifications,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.DeliverDueNotificationsRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.DeliverDueNotificationsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'paymesh.gateway.v1.NotificationService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('paymesh.gateway.v1.NotificationService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class NotificationService:
+    """Merchant notifications (商户通知): one record per (order, kind) and a log row per attempt.
+    Admin REST under /admin/v1/ needs the admin bearer token at the edge.
+    """
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.NotificationService/ListNotifications',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ListNotificationsRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNotification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.NotificationService/GetNotification',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetNotificationRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetNotificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendNotification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.NotificationService/ResendNotification',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ResendNotificationRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ResendNotificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverDueNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.NotificationService/DeliverDueNotifications',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.DeliverDueNotificationsRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.DeliverDueNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class OrderSweepServiceStub:
+    """Internal sweeps the jobs process runs; each settles orders by asking their channel first.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.SweepPayingOrders = channel.unary_unary(
+                '/paymesh.gateway.v1.OrderSweepService/SweepPayingOrders',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPayingOrdersRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPayingOrdersResponse.FromString,
+                _registered_method=True)
+        self.ExpireOrders = channel.unary_unary(
+                '/paymesh.gateway.v1.OrderSweepService/ExpireOrders',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ExpireOrdersRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ExpireOrdersResponse.FromString,
+                _registered_method=True)
+        self.SweepPendingRefunds = channel.unary_unary(
+                '/paymesh.gateway.v1.OrderSweepService/SweepPendingRefunds',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPendingRefundsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPendingRefundsResponse.FromString,
+                _registered_method=True)
+
+
+class OrderSweepServiceServicer:
+    """Internal sweeps the jobs process runs; each settles orders by asking their channel first.
+    """
+
+    def SweepPayingOrders(self, request, context):
+        """Queries orders still paying after a while (barcode orders every few seconds, then reverses
+        them at the channel when still unpaid) and settles what the channel says.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExpireOrders(self, request, context):
+        """Expired unpaid orders: queried at the channel, closed there and here only if unpaid.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SweepPendingRefunds(self, request, context):
+        """Refunds the channel left pending: queried and settled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_OrderSweepServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'SweepPayingOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.SweepPayingOrders,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPayingOrdersRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPayingOrdersResponse.SerializeToString,
+            ),
+            'ExpireOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpireOrders,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ExpireOrdersRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ExpireOrdersResponse.SerializeToString,
+            ),
+            'SweepPendingRefunds': grpc.unary_unary_rpc_method_handler(
+                    servicer.SweepPendingRefunds,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPendingRefundsRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPendingRefundsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'paymesh.gateway.v1.OrderSweepService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('paymesh.gateway.v1.OrderSweepService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class OrderSweepService:
+    """Internal sweeps the jobs process runs; each settles orders by asking their channel first.
+    """
+
+    @staticmethod
+    def SweepPayingOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.OrderSweepService/SweepPayingOrders',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPayingOrdersRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPayingOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpireOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.OrderSweepService/ExpireOrders',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ExpireOrdersRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ExpireOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SweepPendingRefunds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.OrderSweepService/SweepPendingRefunds',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPendingRefundsRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.SweepPendingRefundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class PayOrderServiceStub:
     """Internal order access for operators and other services (no REST route).
     """

@@ -251,6 +251,140 @@ class CashierServiceServicer(metaclass=_abc_1.ABCMeta):
 
 def add_CashierServiceServicer_to_server(servicer: CashierServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
+class NotificationServiceStub:
+    """Merchant notifications (商户通知): one record per (order, kind) and a log row per attempt.
+    Admin REST under /admin/v1/ needs the admin bearer token at the edge.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> NotificationServiceAsyncStub: ...
+    ListNotifications: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ListNotificationsRequest, _gateway_pb2.ListNotificationsResponse]
+    """Lists notification records, newest first, optionally of one order or in one state."""
+    GetNotification: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetNotificationRequest, _gateway_pb2.GetNotificationResponse]
+    """One record with every attempt."""
+    ResendNotification: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ResendNotificationRequest, _gateway_pb2.ResendNotificationResponse]
+    """Sends a notification again now (a failed one gets one more attempt)."""
+    DeliverDueNotifications: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.DeliverDueNotificationsRequest, _gateway_pb2.DeliverDueNotificationsResponse]
+    """Internal: makes every attempt that is due now (the jobs process calls it)."""
+
+@_typing.type_check_only
+class NotificationServiceAsyncStub(NotificationServiceStub):
+    """Merchant notifications (商户通知): one record per (order, kind) and a log row per attempt.
+    Admin REST under /admin/v1/ needs the admin bearer token at the edge.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    ListNotifications: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ListNotificationsRequest, _gateway_pb2.ListNotificationsResponse]  # type: ignore[assignment]
+    """Lists notification records, newest first, optionally of one order or in one state."""
+    GetNotification: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetNotificationRequest, _gateway_pb2.GetNotificationResponse]  # type: ignore[assignment]
+    """One record with every attempt."""
+    ResendNotification: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ResendNotificationRequest, _gateway_pb2.ResendNotificationResponse]  # type: ignore[assignment]
+    """Sends a notification again now (a failed one gets one more attempt)."""
+    DeliverDueNotifications: _aio.UnaryUnaryMultiCallable[_gateway_pb2.DeliverDueNotificationsRequest, _gateway_pb2.DeliverDueNotificationsResponse]  # type: ignore[assignment]
+    """Internal: makes every attempt that is due now (the jobs process calls it)."""
+
+class NotificationServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Merchant notifications (商户通知): one record per (order, kind) and a log row per attempt.
+    Admin REST under /admin/v1/ needs the admin bearer token at the edge.
+    """
+
+    @_abc_1.abstractmethod
+    def ListNotifications(
+        self,
+        request: _gateway_pb2.ListNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.ListNotificationsResponse, _abc.Awaitable[_gateway_pb2.ListNotificationsResponse]]:
+        """Lists notification records, newest first, optionally of one order or in one state."""
+
+    @_abc_1.abstractmethod
+    def GetNotification(
+        self,
+        request: _gateway_pb2.GetNotificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.GetNotificationResponse, _abc.Awaitable[_gateway_pb2.GetNotificationResponse]]:
+        """One record with every attempt."""
+
+    @_abc_1.abstractmethod
+    def ResendNotification(
+        self,
+        request: _gateway_pb2.ResendNotificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.ResendNotificationResponse, _abc.Awaitable[_gateway_pb2.ResendNotificationResponse]]:
+        """Sends a notification again now (a failed one gets one more attempt)."""
+
+    @_abc_1.abstractmethod
+    def DeliverDueNotifications(
+        self,
+        request: _gateway_pb2.DeliverDueNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.DeliverDueNotificationsResponse, _abc.Awaitable[_gateway_pb2.DeliverDueNotificationsResponse]]:
+        """Internal: makes every attempt that is due now (the jobs process calls it)."""
+
+def add_NotificationServiceServicer_to_server(servicer: NotificationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class OrderSweepServiceStub:
+    """Internal sweeps the jobs process runs; each settles orders by asking their channel first."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> OrderSweepServiceAsyncStub: ...
+    SweepPayingOrders: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.SweepPayingOrdersRequest, _gateway_pb2.SweepPayingOrdersResponse]
+    """Queries orders still paying after a while (barcode orders every few seconds, then reverses
+    them at the channel when still unpaid) and settles what the channel says.
+    """
+    ExpireOrders: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ExpireOrdersRequest, _gateway_pb2.ExpireOrdersResponse]
+    """Expired unpaid orders: queried at the channel, closed there and here only if unpaid."""
+    SweepPendingRefunds: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.SweepPendingRefundsRequest, _gateway_pb2.SweepPendingRefundsResponse]
+    """Refunds the channel left pending: queried and settled."""
+
+@_typing.type_check_only
+class OrderSweepServiceAsyncStub(OrderSweepServiceStub):
+    """Internal sweeps the jobs process runs; each settles orders by asking their channel first."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    SweepPayingOrders: _aio.UnaryUnaryMultiCallable[_gateway_pb2.SweepPayingOrdersRequest, _gateway_pb2.SweepPayingOrdersResponse]  # type: ignore[assignment]
+    """Queries orders still paying after a while (barcode orders every few seconds, then reverses
+    them at the channel when still unpaid) and settles what the channel says.
+    """
+    ExpireOrders: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ExpireOrdersRequest, _gateway_pb2.ExpireOrdersResponse]  # type: ignore[assignment]
+    """Expired unpaid orders: queried at the channel, closed there and here only if unpaid."""
+    SweepPendingRefunds: _aio.UnaryUnaryMultiCallable[_gateway_pb2.SweepPendingRefundsRequest, _gateway_pb2.SweepPendingRefundsResponse]  # type: ignore[assignment]
+    """Refunds the channel left pending: queried and settled."""
+
+class OrderSweepServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Internal sweeps the jobs process runs; each settles orders by asking their channel first."""
+
+    @_abc_1.abstractmethod
+    def SweepPayingOrders(
+        self,
+        request: _gateway_pb2.SweepPayingOrdersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.SweepPayingOrdersResponse, _abc.Awaitable[_gateway_pb2.SweepPayingOrdersResponse]]:
+        """Queries orders still paying after a while (barcode orders every few seconds, then reverses
+        them at the channel when still unpaid) and settles what the channel says.
+        """
+
+    @_abc_1.abstractmethod
+    def ExpireOrders(
+        self,
+        request: _gateway_pb2.ExpireOrdersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.ExpireOrdersResponse, _abc.Awaitable[_gateway_pb2.ExpireOrdersResponse]]:
+        """Expired unpaid orders: queried at the channel, closed there and here only if unpaid."""
+
+    @_abc_1.abstractmethod
+    def SweepPendingRefunds(
+        self,
+        request: _gateway_pb2.SweepPendingRefundsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.SweepPendingRefundsResponse, _abc.Awaitable[_gateway_pb2.SweepPendingRefundsResponse]]:
+        """Refunds the channel left pending: queried and settled."""
+
+def add_OrderSweepServiceServicer_to_server(servicer: OrderSweepServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
 class PayOrderServiceStub:
     """Internal order access for operators and other services (no REST route)."""
 
