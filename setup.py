@@ -1,12 +1,13 @@
 """Maps the repository's top-level folders onto one import package, ``paymesh``.
 
 ``gen/paymesh`` holds the generated contracts (``paymesh.merchant.v1`` ...), ``services/`` the
-servers, the command line and their shared infrastructure (``paymesh.services``).
+servers, the command line and their shared infrastructure (``paymesh.services``), ``jobs/`` the
+scheduler process (``paymesh.jobs``).
 """
 
 from setuptools import find_packages, setup
 
-ROOTS = {"paymesh": "gen/paymesh", "paymesh.services": "services"}
+ROOTS = {"paymesh": "gen/paymesh", "paymesh.services": "services", "paymesh.jobs": "jobs"}
 
 
 def _packages() -> tuple[list[str], dict[str, str]]:

@@ -109,7 +109,7 @@ def main() -> None:
     args, pytest_args = parser.parse_known_args()
     failures = contracts()
     step("ruff")
-    if run([sys.executable, "-m", "ruff", "check", "services", "tests", "scripts"]) != 0:
+    if run([sys.executable, "-m", "ruff", "check", "services", "tests", "scripts", "jobs"]) != 0:
         failures.append("ruff")
     backends = ["sqlite", "mariadb"] if args.backend == "all" else [args.backend]
     for backend in backends:

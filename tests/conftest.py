@@ -66,6 +66,13 @@ def mesh_env(data_dir: Path) -> dict[str, str]:
         "PAYMESH_ADMIN_TOKEN": secrets.token_urlsafe(24),
         "PAYMESH_HTTP_PORT": str(free_port()),
         "PAYMESH_ENVOY_ADMIN_PORT": str(free_port()),
+        # Merchant-notification retries 100 times faster: 30 s becomes 0.3 s.
+        "PAYMESH_NOTIFY_SCHEDULE_SCALE": "0.01",
+        # The jobs process runs every job each second, and sweeps orders paying for 1 s, so the
+        # end-to-end tests see polling, expiry and refund sweeps within a bounded wait.
+        **{f"PAYMESH_JOBS_{name}": "1" for name in (
+            "SWEEP_PAYING_INTERVAL", "PAYING_AGE", "EXPIRE_INTERVAL", "REFUND_INTERVAL",
+            "NOTIFY_INTERVAL")},
     }
     for service in SERVICES:
         env[f"PAYMESH_{service.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"

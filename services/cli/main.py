@@ -4,6 +4,7 @@
     paymesh migrate [--data-dir DIR]         apply database migrations
     paymesh merchant|app|channel-config|passage ...   operator commands (JSON output)
     paymesh order get PAY_ORDER_ID           one pay order as the gateway keeps it
+    paymesh notify list|get|resend ...       merchant notifications and their attempts
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from paymesh.services.common.config import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from paymesh.services.cli import admin, mesh, orders
+    from paymesh.services.cli import admin, mesh, notify, orders
 
     parser = argparse.ArgumentParser(prog="paymesh", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir",
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     mesh.register(commands)
     admin.register(commands)
     orders.register(commands)
+    notify.register(commands)
     return parser
 
 

@@ -18,6 +18,10 @@ PAYMESH_PUBLIC_URL             how payers and channels reach the edge; http://12
 PAYMESH_<SERVICE>_ADDR         gRPC address of merchant, gateway, channel; 127.0.0.1:9217..9219
 PAYMESH_ENVOY_ADMIN_PORT       Envoy's admin port; 9220
 PAYMESH_REQ_TIME_WINDOW        seconds a request's reqTime may differ from the clock; 300
+PAYMESH_NOTIFY_SCHEDULE_SCALE  factor applied to every delay of the merchant-notification retry
+                               schedule (positive float, at most 1000); 1.0. Tests use 0.01 so
+                               30 s becomes 0.3 s; production leaves it at 1.0
+PAYMESH_JOBS_*                 the jobs process's intervals and limits: see jobs/config.py
 =============================  ===============================================================
 """
 
@@ -54,6 +58,7 @@ class MeshConfig:
     addrs: Mapping[str, str]
     envoy_admin_port: int
     req_time_window: int
+    notify_schedule_scale: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MeshConfig:
@@ -89,6 +94,7 @@ class MeshConfig:
             addrs=addrs,
             envoy_admin_port=_port(env, "PAYMESH_ENVOY_ADMIN_PORT", DEFAULT_PORTS["envoy"]),
             req_time_window=window,
+            notify_schedule_scale=_scale(env, "PAYMESH_NOTIFY_SCHEDULE_SCALE"),
         )
 
     def listen_port(self, service: str) -> int:
@@ -108,6 +114,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _scale(env: Mapping[str, str], name: str) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 < value <= 1000:  # also refuses nan and inf
+        raise ConfigError(f"{name} must be above 0 and at most 1000, got {raw!r}")
+    return value
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

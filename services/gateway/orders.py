@@ -28,6 +28,7 @@ from paymesh.services.gateway.validation import (
     DEFAULT_EXPIRY_SECONDS,
     Params,
     UnifiedOrderFields,
+    check_notify_target,
     order_reference,
     unified_order_fields,
 )
@@ -82,6 +83,7 @@ class PayOrders:
     async def unified_order(self, params: Params, context: PayContext,
                             source_ip: str | None) -> dict[str, object]:
         fields = unified_order_fields(params)
+        check_notify_target(fields.notify_url, context.allow_private_notify_url)
         if fields.way_code == CASHIER:
             return self._unified_data(await self._store(fields, context, params, "", "0",
                                                         source_ip))

@@ -46,6 +46,8 @@ class PayContext:
     merchant_active: bool
     secret: str
     passages: dict[str, list[Passage]]
+    # The operator lets this app's notifications target loopback or private addresses.
+    allow_private_notify_url: bool = False
 
     def channel_params(self, if_code: str) -> str | None:
         for candidates in self.passages.values():
@@ -68,7 +70,8 @@ def _context(answer: merchant_pb2.ResolvePayContextResponse) -> PayContext:
     return PayContext(app_id=answer.app.app_id, app_active=answer.app.state == ACTIVE,
                       mch_no=answer.merchant.mch_no,
                       merchant_active=answer.merchant.state == ACTIVE,
-                      secret=answer.app_secret, passages=passages)
+                      secret=answer.app_secret, passages=passages,
+                      allow_private_notify_url=answer.app.allow_private_notify_url)
 
 
 class PayContextCache:

@@ -9,14 +9,15 @@ amount to refunded (or gives it back) and frees the order for the next refund.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paymesh.services.common.db import run_transaction, sessions, utc_now
-from paymesh.services.gateway.models import PayOrder, PayOrderState, RefundOrder
+from paymesh.services.gateway.models import PayOrder, PayOrderState, RefundOrder, RefundState
 from paymesh.services.gateway.outbox import REFUND_FAILED, REFUND_SUCCEEDED, outbox_event
 
 
@@ -111,6 +112,20 @@ class RefundRepository:
                        RefundOrder.state.in_(list(allowed_from)))
                 .values(**changes))
             return bool(result.rowcount)
+
+    async def to_sweep(self, moment: datetime, limit: int) -> list[RefundOrder]:
+        """Refunds left pending at the channel, and open refunds expired at ``moment``.
+
+        Oldest first. INIT refunds not yet expired are left alone: their request is in flight.
+        """
+        open_states = [RefundState.INIT, RefundState.PAYING]
+        query = (select(RefundOrder)
+                 .where(or_(RefundOrder.state == RefundState.PAYING,
+                            and_(RefundOrder.state.in_(open_states),
+                                 RefundOrder.expire_at <= moment)))
+                 .order_by(RefundOrder.created_at).limit(limit))
+        async with self._sessions() as session:
+            return list((await session.execute(query)).scalars().all())
 
     async def get(self, refund_order_id: str) -> RefundOrder | None:
         async with self._sessions() as session:

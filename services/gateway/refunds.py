@@ -27,6 +27,7 @@ from paymesh.services.gateway.repository import PayOrderRepository
 from paymesh.services.gateway.validation import (
     Params,
     RefundFields,
+    check_notify_target,
     refund_fields,
     refund_reference,
 )
@@ -50,6 +51,16 @@ def refund_data(refund: RefundOrder) -> dict[str, object]:
     }
 
 
+def refund_query_request(refund: RefundOrder, params_json: str
+                         ) -> channel_pb2.QueryRefundRequest:
+    """How a refund is asked about at its channel (by a merchant's query or the sweep)."""
+    return channel_pb2.QueryRefundRequest(
+        if_code=refund.if_code, channel_params_json=params_json,
+        pay_order_id=refund.pay_order_id, refund_order_id=refund.refund_order_id,
+        channel_refund_no=refund.channel_refund_no or "",
+        channel_order_no=refund.channel_order_no or "")
+
+
 class Refunds:
     """The refund side of the merchant API."""
 
@@ -65,6 +76,7 @@ class Refunds:
     async def refund_order(self, params: Params, context: PayContext,
                            source_ip: str | None) -> dict[str, object]:
         fields = refund_fields(params)
+        check_notify_target(fields.notify_url, context.allow_private_notify_url)
         pay = await self._orders.find(context.mch_no, pay_order_id=fields.pay_order_id,
                                       mch_order_no=fields.mch_order_no)
         if pay is None:
@@ -95,13 +107,9 @@ class Refunds:
         if refund is None:
             raise business_error(f"refund {refund_order_id or mch_refund_no} not found")
         if refund.state == St.PAYING:  # the channel may know more by now: ask it
-            answer = await self._channels.query_refund(channel_pb2.QueryRefundRequest(
-                if_code=refund.if_code,
-                channel_params_json=context.channel_params(refund.if_code) or "{}",
-                pay_order_id=refund.pay_order_id, refund_order_id=refund.refund_order_id,
-                channel_refund_no=refund.channel_refund_no or "",
-                channel_order_no=refund.channel_order_no or ""))
-            await self._apply(refund, answer, from_query=True)
+            answer = await self._channels.query_refund(refund_query_request(
+                refund, context.channel_params(refund.if_code) or "{}"))
+            await settle_from_channel(self._refunds, refund, answer, from_query=True)
             refund = await self._refunds.get(refund.refund_order_id) or refund
         return refund_data(refund)
 
@@ -158,19 +166,26 @@ class Refunds:
             reason=refund.reason[:80],
             notify_url=f"{self._public_url}/api/refund/notify/{refund.if_code}/"
                        f"{refund.refund_order_id}"))
-        await self._apply(refund, answer, from_query=False)
+        await settle_from_channel(self._refunds, refund, answer, from_query=False)
 
-    async def _apply(self, refund: RefundOrder, answer: RefundAnswer, *, from_query: bool) -> None:
-        details = {"err_code": answer.err_code or None, "err_msg": answer.err_msg[:256] or None}
-        if answer.channel_refund_no:
-            details["channel_refund_no"] = answer.channel_refund_no
-        if answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
-            await self._refunds.settle(refund, OPEN, True, success_at=utc_now(), **details)
-        elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
-            await self._refunds.settle(refund, OPEN, False, **details)
-        elif answer.state == S.CHANNEL_STATE_SYS_ERROR and not from_query:
-            # Not reached: nothing happened at the channel; free the order for another try.
-            await self._refunds.settle(refund, [St.INIT], False, **details)
-        elif not from_query:  # waiting, or unknown: settled later by a query
-            await self._refunds.update(refund.refund_order_id, [St.INIT], state=St.PAYING,
-                                       **details)
+
+async def settle_from_channel(refunds: RefundRepository, refund: RefundOrder,
+                              answer: RefundAnswer, *, from_query: bool) -> bool:
+    """Applies what the channel said about a refund: the one place a refund's answer is taken.
+
+    Used for the answer to the refund request, for a merchant's query and by the refund sweep,
+    so a refund settles the same way whoever asked. True when this call ended the refund.
+    """
+    details = {"err_code": answer.err_code or None, "err_msg": answer.err_msg[:256] or None}
+    if answer.channel_refund_no:
+        details["channel_refund_no"] = answer.channel_refund_no
+    if answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
+        return await refunds.settle(refund, OPEN, True, success_at=utc_now(), **details)
+    if answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
+        return await refunds.settle(refund, OPEN, False, **details)
+    if answer.state == S.CHANNEL_STATE_SYS_ERROR and not from_query:
+        # Not reached: nothing happened at the channel; free the order for another try.
+        return await refunds.settle(refund, [St.INIT], False, **details)
+    if not from_query:  # waiting, or unknown: settled later by a query
+        await refunds.update(refund.refund_order_id, [St.INIT], state=St.PAYING, **details)
+    return False

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paymesh.services.common.db import run_transaction, sessions, utc_now
-from paymesh.services.gateway.models import PassageDailyUsage, PayOrder
+from paymesh.services.gateway.models import PassageDailyUsage, PayOrder, PayOrderState
 from paymesh.services.gateway.outbox import outbox_event
 
 
@@ -45,6 +46,30 @@ class PayOrderRepository:
             query = query.where(PayOrder.mch_order_no == mch_order_no)
         async with self._sessions() as session:
             return (await session.execute(query)).scalar_one_or_none()
+
+    async def paying_created_before(self, moment: datetime, limit: int,
+                                    way_codes: Collection[str] | None = None) -> list[PayOrder]:
+        """PAYING orders created at or before ``moment`` (of ``way_codes`` only), oldest first.
+
+        What the pay sweep asks the channels about; a snapshot, so every change it leads to is
+        still a conditional transition.
+        """
+        query = select(PayOrder).where(PayOrder.state == PayOrderState.PAYING,
+                                       PayOrder.created_at <= moment)
+        if way_codes is not None:
+            query = query.where(PayOrder.way_code.in_(list(way_codes)))
+        async with self._sessions() as session:
+            found = await session.execute(query.order_by(PayOrder.created_at).limit(limit))
+            return list(found.scalars().all())
+
+    async def expired_open(self, moment: datetime, limit: int) -> list[PayOrder]:
+        """INIT or PAYING orders whose expiry is at or before ``moment``, earliest expiry first."""
+        query = (select(PayOrder)
+                 .where(PayOrder.state.in_([PayOrderState.INIT, PayOrderState.PAYING]),
+                        PayOrder.expire_at <= moment)
+                 .order_by(PayOrder.expire_at).limit(limit))
+        async with self._sessions() as session:
+            return list((await session.execute(query)).scalars().all())
 
     async def transition(self, pay_order_id: str, allowed_from: Iterable[int], *,
                          event: str | None = None, **changes: Any) -> bool:

@@ -22,6 +22,10 @@ from paymesh.services.gateway.cashier import Cashier
 from paymesh.services.gateway.cashier_links import CashierLinks
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch
+from paymesh.services.gateway.notifications import TOPICS as NOTIFY_TOPICS
+from paymesh.services.gateway.notifications import Notifications
+from paymesh.services.gateway.notify_repository import NotifyRepository
+from paymesh.services.gateway.notify_servicer import NotificationServicer
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.outbox import Consumer, OutboxDispatcher
 from paymesh.services.gateway.pay_context import PayContextCache
@@ -34,6 +38,8 @@ from paymesh.services.gateway.servicer import (
     MerchantApiServicer,
     PayOrderServicer,
 )
+from paymesh.services.gateway.sweep_servicer import OrderSweepServicer
+from paymesh.services.gateway.sweeps import OrderSweeps
 
 SERVICE_NAMES = [
     s.full_name for s in gateway_pb2.DESCRIPTOR.services_by_name.values()
@@ -48,7 +54,12 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     channel_channel = open_channel(config.addrs["channel"])
     contexts = PayContextCache(merchant_pb2_grpc.MerchantServiceStub(merchant_channel))
     channels = ChannelCalls(channel_pb2_grpc.ChannelServiceStub(channel_channel))
-    consumers: dict[str, Consumer] = {}
+    # Notifications only read orders, so they get repositories of their own (no outbox poke).
+    notify_records = NotifyRepository(engine)
+    notifications = Notifications(notify_records, PayOrderRepository(engine),
+                                  RefundRepository(engine), contexts,
+                                  schedule_scale=config.notify_schedule_scale)
+    consumers: dict[str, Consumer] = {topic: notifications.on_event for topic in NOTIFY_TOPICS}
     outbox = OutboxDispatcher(engine, consumers)
     repository = PayOrderRepository(engine, on_event=outbox.poke)
     refund_repository = RefundRepository(engine, on_event=outbox.poke)
@@ -69,11 +80,17 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
         ChannelCallbackServicer(CallbackIntake(repository, contexts, channels)), server)
     gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(PayOrderServicer(repository), server)
     gateway_pb2_grpc.add_CashierServiceServicer_to_server(CashierServicer(cashier), server)
+    gateway_pb2_grpc.add_OrderSweepServiceServicer_to_server(OrderSweepServicer(OrderSweeps(
+        repository, usage, refund_repository, contexts, channels)), server)
+    gateway_pb2_grpc.add_NotificationServiceServicer_to_server(
+        NotificationServicer(notifications, notify_records, config.admin_token), server)
     contexts.start()
     outbox.start()
+    notifications.start()
 
     async def close_all() -> None:
         await outbox.stop()
+        await notifications.stop()
         await contexts.stop()
         await merchant_channel.close()
         await channel_channel.close()

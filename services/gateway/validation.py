@@ -16,6 +16,7 @@ from paymesh.services.common.waycodes import (
     WAY_CODES,
     classify_barcode,
 )
+from paymesh.services.gateway.notify_targets import literal_private_host
 from paymesh.services.gateway.protocol import param_error
 
 Params = Mapping[str, str | None]
@@ -88,6 +89,17 @@ def _url(params: Params, name: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise param_error(f"{name} must be an http:// or https:// URL")
     return value
+
+
+def check_notify_target(notify_url: str | None, allow_private: bool) -> None:
+    """Refuses a notifyUrl at a loopback or private address unless the app may use one.
+
+    Only what needs no DNS lookup is refused here; names are checked again at delivery.
+    """
+    if notify_url and not allow_private and literal_private_host(notify_url):
+        raise param_error("notifyUrl must not point at a loopback, private or reserved address; "
+                          "use a public URL, or ask the operator to allow private notify URLs "
+                          "for this app")
 
 
 def _json_object(params: Params, name: str, max_len: int) -> dict[str, object] | None:

@@ -1,9 +1,13 @@
 """Starts every service and Envoy as separate processes and watches them.
 
 ``paymesh up`` migrates the databases, starts merchant, channel and gateway (each ``python -m``
-its package) and Envoy, waits until every one reports healthy, and stops them all on Ctrl-C or
-SIGTERM: SIGTERM to each (graceful drain), SIGKILL to whatever is still running after 15 s.
-Logs go to ``<data dir>/logs/<process>.log``.
+its package), the jobs process (``python -m paymesh.jobs``) and Envoy, waits until every one
+reports healthy, and stops them all on Ctrl-C or SIGTERM: SIGTERM to each (graceful drain),
+SIGKILL to whatever is still running after 15 s. Logs go to ``<data dir>/logs/<process>.log``.
+
+Services are healthy when their gRPC health service says SERVING; the jobs process serves
+nothing, so it is healthy when it is alive and has written its heartbeat file (its pid in
+``<data dir>/jobs.heartbeat``, written once its scheduler runs).
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from paymesh.jobs.heartbeat import read_heartbeat
 from paymesh.services.common import db
 from paymesh.services.common.config import SERVICES, MeshConfig
 from paymesh.services.mesh import envoy
 from paymesh.services.mesh.simulators import SIMULATED, RunningSimulator, start_simulator
 
-START_ORDER = ("merchant", "channel", "gateway")
+START_ORDER = ("merchant", "channel", "gateway", "jobs")
+# The module each process runs with ``python -m``; services default to paymesh.services.<name>.
+MODULES = {"jobs": "paymesh.jobs"}
 MIGRATED = ("merchant", "gateway", "channel")
 STOP_SECONDS = 15.0
 
@@ -122,7 +129,8 @@ class Mesh:
         """Starts the services in dependency order, each healthy before the next, then Envoy."""
         _check_ports_free(self.config)
         for service in START_ORDER:
-            self._spawn(service, [sys.executable, "-m", f"paymesh.services.{service}"])
+            module = MODULES.get(service, f"paymesh.services.{service}")
+            self._spawn(service, [sys.executable, "-m", module])
             await self.wait_healthy([service], timeout)
         envoy_yaml = self.config.data_dir / "envoy.yaml"
         envoy_yaml.write_text(envoy.render(self.config))
@@ -152,6 +160,10 @@ class Mesh:
                 await asyncio.sleep(0.1)
 
     async def _healthy(self, name: str) -> bool:
+        if name == "jobs":
+            beat = read_heartbeat(self.config.data_dir)
+            child = next((c for c in self.children if c.name == "jobs"), None)
+            return beat is not None and child is not None and beat.get("pid") == child.process.pid
         if name == "envoy":
             try:
                 async with httpx.AsyncClient(timeout=1.0) as client:

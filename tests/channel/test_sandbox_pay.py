@@ -110,6 +110,20 @@ async def test_barcode_auth_code_ending_0002_is_declined(mesh: ChannelMesh) -> N
     assert (await close(mesh, pid)).channel_state == S.CHANNEL_STATE_CONFIRM_SUCCESS
 
 
+async def test_barcode_auth_code_ending_0003_waits_for_the_password_until_cancelled(
+        mesh: ChannelMesh) -> None:
+    pid = order_id()
+    extra = json.dumps({"authCode": "28765432100003"})
+    answer = await mesh.channel.Pay(pay_request(pid, "ALI_BAR", channel_extra=extra))
+    assert (answer.channel_state, answer.pay_data_type, answer.pay_data) == (
+        S.CHANNEL_STATE_WAITING, "none", "")
+    assert (await query(mesh, pid)).channel_state == S.CHANNEL_STATE_WAITING
+    cancelled = await mesh.channel.CancelPayment(channel_pb2.CancelPaymentRequest(
+        if_code="sandbox", channel_params_json=PARAMS, pay_order_id=pid))
+    assert cancelled.channel_state == S.CHANNEL_STATE_CONFIRM_SUCCESS
+    assert (await query(mesh, pid)).err_code == "ORDER_CLOSED"
+
+
 async def test_barcode_without_a_valid_auth_code_is_refused(mesh: ChannelMesh) -> None:
     for extra in ["", "{}", '{"authCode": "123"}', '{"authCode": "12345abcde1"}',
                   '{"authCode": 13456789012}', '{"authCode": "1' + "0" * 32 + '"}', "[1]",

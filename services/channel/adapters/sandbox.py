@@ -6,7 +6,11 @@ moves. Channel parameters: ``{"key": "<the app's sandbox signing key>"}``.
 Pay
     Barcode wayCodes (AUTO_BAR, ALI_BAR, WX_BAR, YSF_BAR, UP_BAR) need ``channelExtra.authCode``
     of 10 to 32 digits and are charged at once: CONFIRM_SUCCESS, payDataType ``none``. Magic
-    value: an authCode ending in ``0002`` is declined (CONFIRM_FAIL, errCode ``PAYER_DECLINED``).
+    values: an authCode ending in ``0002`` is declined (CONFIRM_FAIL, errCode ``PAYER_DECLINED``);
+    one ending in ``0003`` waits for the payer's password (WAITING, payDataType ``none``, no pay
+    data) until a test or operator decides it (``SandboxBook.move``, or ``decide`` with its page
+    token, which also calls back) or the platform cancels or closes it; polling and reversal of
+    barcode payments are tested with it.
     Every other wayCode waits for the payer on the sandbox pay page
     ``{public_url}/sandbox/pay/{token}``: payDataType ``codeUrl`` for QR wayCodes, else
     ``payurl``; ``channelExtra.payDataType`` of ``codeUrl`` or ``payurl`` overrides. Pay is
@@ -78,6 +82,7 @@ from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.waycodes import BARCODE_WAY_CODES, QR_WAY_CODES
 
 DECLINED_SUFFIX = "0002"
+AWAITING_PASSWORD_SUFFIX = "0003"
 TIMESTAMP_WINDOW_MS = 300_000
 ACK_OK = AckReply(200, "text/plain", b"success")
 ACK_RETRY = AckReply(400, "text/plain", b"fail")
@@ -133,6 +138,8 @@ class SandboxAdapter:
                                       "digits (the code shown by the payer's wallet)")
             declined = auth_code.endswith(DECLINED_SUFFIX)
             state = SandboxState.FAIL if declined else SandboxState.SUCCESS
+            if auth_code.endswith(AWAITING_PASSWORD_SUFFIX):
+                state = SandboxState.WAITING
         else:
             pay_data_type = _pay_data_type(order.way_code, extra)
             state = SandboxState.WAITING
@@ -148,6 +155,8 @@ class SandboxAdapter:
             return PayResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_PARAMS_MISMATCH",
                              err_msg=f"order {order.pay_order_id} was already submitted with a "
                                      "different amount or wayCode")
+        if booked.state == SandboxState.WAITING and pay_data_type == "none":  # a barcode
+            return PayResult(ChannelState.WAITING, pay_data_type="none")
         if booked.state == SandboxState.WAITING:
             return PayResult(ChannelState.WAITING, pay_data_type=pay_data_type,
                              pay_data=f"{self._public_url}/sandbox/pay/{booked.token}")

@@ -1,0 +1,3 @@
+from paymesh.jobs.main import main
+
+main()

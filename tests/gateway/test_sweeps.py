@@ -1,0 +1,223 @@
+"""Order sweeps against the gateway's database, with a scripted channel: what each verdict does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common.config import MeshConfig
+from paymesh.services.common.db import open_engine, sessions, utc_now
+from paymesh.services.gateway.channel_calls import ChannelAnswer, RefundAnswer
+from paymesh.services.gateway.models import PassageDailyUsage, PayOrder, RefundOrder
+from paymesh.services.gateway.models import PayOrderState as St
+from paymesh.services.gateway.pay_context import Passage, PayContext
+from paymesh.services.gateway.refund_repository import RefundRepository
+from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
+from paymesh.services.gateway.sweeps import OrderSweeps
+
+S = channel_pb2.ChannelState
+DAY = "2026-01-01"
+
+
+@dataclass
+class ScriptedChannel:
+    """Answers as scripted per pay order id and records every call."""
+
+    query: dict[str, int] = field(default_factory=dict)
+    close: dict[str, int] = field(default_factory=dict)
+    cancel: dict[str, int] = field(default_factory=dict)
+    refund: dict[str, int] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    async def _answer(self, kind: str, pay_order_id: str) -> ChannelAnswer:
+        self.calls.append((kind, pay_order_id))
+        state = getattr(self, kind).get(pay_order_id, S.CHANNEL_STATE_WAITING)
+        return ChannelAnswer(state, channel_order_no="CH1" if kind == "query" else "")
+
+
+class Channels:
+    """The ChannelCalls face of a ScriptedChannel."""
+
+    def __init__(self, script: ScriptedChannel) -> None:
+        self.script = script
+
+    async def query(self, if_code: str, params: str, pay_order_id: str,
+                    channel_order_no: str = "") -> ChannelAnswer:
+        return await self.script._answer("query", pay_order_id)
+
+    async def close(self, if_code: str, params: str, pay_order_id: str,
+                    channel_order_no: str = "") -> ChannelAnswer:
+        return await self.script._answer("close", pay_order_id)
+
+    async def cancel(self, if_code: str, params: str, pay_order_id: str,
+                     channel_order_no: str = "") -> ChannelAnswer:
+        return await self.script._answer("cancel", pay_order_id)
+
+    async def query_refund(self, request: channel_pb2.QueryRefundRequest) -> RefundAnswer:
+        self.script.calls.append(("query_refund", request.refund_order_id))
+        return RefundAnswer(self.script.refund.get(request.refund_order_id,
+                                                   S.CHANNEL_STATE_WAITING))
+
+
+class Contexts:
+    async def get(self, app_id: str) -> PayContext | None:
+        passage = Passage("WX_H5", "sandbox", "0", True, '{"key": "k"}')
+        return PayContext(app_id, True, "M1", True, "secret", {"WX_H5": [passage]})
+
+
+@dataclass
+class World:
+    engine: AsyncEngine
+    orders: PayOrderRepository
+    refunds: RefundRepository
+    usage: PassageUsage
+    script: ScriptedChannel
+    sweeps: OrderSweeps
+
+
+@pytest.fixture
+async def world(config: MeshConfig) -> AsyncIterator[World]:
+    engine = open_engine(config.db_urls["gateway"])
+    orders, refunds, usage = (PayOrderRepository(engine), RefundRepository(engine),
+                              PassageUsage(engine))
+    script = ScriptedChannel()
+    sweeps = OrderSweeps(orders, usage, refunds, Contexts(), Channels(script))  # type: ignore[arg-type]
+    yield World(engine, orders, refunds, usage, script, sweeps)
+    await engine.dispose()
+
+
+async def add_order(world: World, pid: str, *, state: int = St.PAYING, way_code: str = "WX_H5",
+                    age: float = 120, expires_in: float = 3600,
+                    limit_day: str | None = None, **extra: Any) -> None:
+    now = utc_now()
+    assert await world.orders.insert(PayOrder(
+        pay_order_id=pid, mch_no="M1", app_id="A1", mch_order_no=pid, if_code="sandbox",
+        way_code=way_code, amount=100, currency="cny", state=state, subject="s", body="b",
+        expire_at=now + timedelta(seconds=expires_in), fee_rate="0", fee_amount=0,
+        late_success=False, limit_day=limit_day, refunded_amount=0, refund_reserved=0,
+        refund_times=0, created_at=now - timedelta(seconds=age), updated_at=now, **extra))
+    if limit_day:
+        assert await world.usage.reserve(("A1", way_code, "sandbox"), limit_day, 100, 1000)
+
+
+async def state_of(world: World, pid: str) -> int:
+    order = await world.orders.get(pid)
+    assert order is not None
+    return order.state
+
+
+async def usage_of(world: World, way_code: str = "WX_H5") -> int:
+    """What the passage's day holds in reserved or taken amounts."""
+    async with sessions(world.engine)() as session:
+        amount = await session.scalar(select(PassageDailyUsage.amount).where(
+            PassageDailyUsage.way_code == way_code, PassageDailyUsage.day == DAY))
+    return int(amount or 0)
+
+
+async def test_paying_orders_take_the_channels_verdict(world: World) -> None:
+    await add_order(world, "Ppaid")
+    await add_order(world, "Pfail", limit_day=DAY)
+    await add_order(world, "Pwait")
+    await add_order(world, "Pyoung", age=10)  # not old enough to ask about
+    world.script.query.update(Ppaid=S.CHANNEL_STATE_CONFIRM_SUCCESS,
+                              Pfail=S.CHANNEL_STATE_CONFIRM_FAIL)
+    done = await world.sweeps.sweep_paying(timedelta(seconds=60), 200)
+    assert (done.examined, done.settled, done.cancelled) == (3, 2, 0)
+    paid = await world.orders.get("Ppaid")
+    assert paid is not None and (paid.state, paid.channel_order_no) == (St.SUCCESS, "CH1")
+    assert paid.success_at is not None
+    assert [await state_of(world, p) for p in ("Pfail", "Pwait", "Pyoung")] == [
+        St.FAIL, St.PAYING, St.PAYING]
+    assert await usage_of(world) == 0  # the failed order's reservation was given back
+
+
+async def test_a_barcode_order_is_polled_early_and_reversed_after_30_s(world: World) -> None:
+    await add_order(world, "Pnew", way_code="WX_BAR", age=2)
+    await add_order(world, "Ppolled", way_code="WX_BAR", age=8)
+    await add_order(world, "Pstale", way_code="WX_BAR", age=31, limit_day=DAY)
+    await add_order(world, "Prefused", way_code="WX_BAR", age=31)
+    await add_order(world, "Plate", way_code="WX_BAR", age=31)
+    world.script.cancel.update(Pstale=S.CHANNEL_STATE_CONFIRM_SUCCESS,
+                               Prefused=S.CHANNEL_STATE_UNKNOWN)
+    world.script.query.update(Plate=S.CHANNEL_STATE_CONFIRM_SUCCESS)  # paid after all
+    done = await world.sweeps.sweep_paying(timedelta(seconds=60), 200)
+    assert (done.examined, done.settled, done.cancelled) == (4, 2, 1)
+    assert [await state_of(world, p) for p in ("Pnew", "Ppolled", "Pstale", "Prefused",
+                                                "Plate")] == [
+        St.PAYING, St.PAYING, St.CANCEL, St.PAYING, St.SUCCESS]
+    assert ("cancel", "Plate") not in world.script.calls
+    assert ("cancel", "Ppolled") not in world.script.calls
+    assert await usage_of(world, "WX_BAR") == 0
+
+
+async def test_expiry_asks_the_channel_first_and_never_closes_a_paid_order(
+        world: World) -> None:
+    await add_order(world, "Pinit", state=St.INIT, expires_in=-1, limit_day=DAY)
+    await add_order(world, "Ppaid", expires_in=-1)
+    await add_order(world, "Punpaid", expires_in=-1)
+    await add_order(world, "Pstubborn", expires_in=-1)
+    await add_order(world, "Palive", expires_in=60)
+    world.script.query.update(Ppaid=S.CHANNEL_STATE_CONFIRM_SUCCESS)
+    world.script.close.update(Punpaid=S.CHANNEL_STATE_CONFIRM_SUCCESS,
+                              Pstubborn=S.CHANNEL_STATE_CONFIRM_FAIL)
+    done = await world.sweeps.expire(200)
+    assert (done.examined, done.closed, done.paid) == (4, 2, 1)
+    assert [await state_of(world, p) for p in ("Pinit", "Ppaid", "Punpaid", "Pstubborn",
+                                                "Palive")] == [
+        St.CLOSED, St.SUCCESS, St.CLOSED, St.PAYING, St.PAYING]
+    assert ("query", "Pinit") not in world.script.calls  # never reached a channel
+    assert ("close", "Ppaid") not in world.script.calls
+    assert await usage_of(world) == 0
+    world.script.close["Pstubborn"] = S.CHANNEL_STATE_CONFIRM_SUCCESS  # a later run retries
+    assert (await world.sweeps.expire(200)).closed == 1
+
+
+async def open_refund(world: World, pid: str, rid: str, *, expires_in: float = 7200,
+                      state: int = 1) -> RefundOrder:
+    await add_order(world, pid, state=St.SUCCESS)
+    now = utc_now()
+    refund = RefundOrder(
+        refund_order_id=rid, pay_order_id=pid, mch_no="M1", app_id="A1", mch_refund_no=rid,
+        if_code="sandbox", pay_amount=100, refund_amount=40, currency="cny", state=0,
+        reason="r", expire_at=now + timedelta(seconds=expires_in), created_at=now,
+        updated_at=now)
+    assert await world.refunds.open_refund(refund)
+    if state == 1:
+        assert await world.refunds.update(rid, [0], state=1)
+    return refund
+
+
+async def refund_view(world: World, rid: str, pid: str) -> tuple[int, int, int, str | None]:
+    refund, order = await world.refunds.get(rid), await world.orders.get(pid)
+    assert refund is not None and order is not None
+    return refund.state, order.refunded_amount, order.refund_reserved, order.refund_in_flight
+
+
+async def test_refund_sweep_settles_pending_refunds_and_closes_expired_ones(
+        world: World) -> None:
+    await open_refund(world, "P1", "Rdone")
+    await open_refund(world, "P2", "Rwait")
+    await open_refund(world, "P3", "Rold", expires_in=-1)
+    await open_refund(world, "P4", "Rlate", expires_in=-1, state=0)  # its answer never came
+    await open_refund(world, "P5", "Rfresh", state=0)  # in flight: left alone
+    await open_refund(world, "P6", "Rgone", expires_in=-1, state=0)  # never reached a channel
+    world.script.refund.update(Rdone=S.CHANNEL_STATE_CONFIRM_SUCCESS,
+                               Rlate=S.CHANNEL_STATE_CONFIRM_SUCCESS,
+                               Rgone=S.CHANNEL_STATE_CONFIRM_FAIL)
+    done = await world.sweeps.sweep_refunds(200)
+    assert (done.examined, done.settled) == (5, 3)
+    assert await refund_view(world, "Rdone", "P1") == (2, 40, 0, None)
+    assert await refund_view(world, "Rwait", "P2") == (1, 0, 40, "Rwait")
+    # Expired but still pending at the channel: kept open, its amount still reserved.
+    assert await refund_view(world, "Rold", "P3") == (1, 0, 40, "Rold")
+    assert await refund_view(world, "Rgone", "P6") == (4, 0, 0, None)
+    assert await refund_view(world, "Rlate", "P4") == (2, 40, 0, None)  # never closed
+    assert await refund_view(world, "Rfresh", "P5") == (0, 0, 40, "Rfresh")
+
