@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paymesh.channel.v1 import channel_pb2
-from paymesh.services.channel.adapters.sandbox import sign
+from paymesh.services.channel.adapters.sandbox_protocol import sign
 from paymesh.services.common.config import MeshConfig
 
 from . import KEY, PARAMS, ChannelMesh, running_channel

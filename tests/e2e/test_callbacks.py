@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
-from paymesh.services.channel.adapters.sandbox import sign
+from paymesh.services.channel.adapters.sandbox_protocol import sign
 from tests.e2e.conftest import RunningMesh
 from tests.e2e.helpers import order_params, signed_post
 

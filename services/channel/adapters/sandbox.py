@@ -49,17 +49,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from paymesh.services.channel.adapters.base import (
-    AckReply,
     Callback,
     CallbackIdentity,
     CallbackKind,
@@ -73,33 +71,35 @@ from paymesh.services.channel.adapters.base import (
     RefundResult,
     parse_channel_extra,
 )
+from paymesh.services.channel.adapters.sandbox_protocol import (
+    ACK_OK,
+    ACK_RETRY,
+    AUTH_CODE,
+    AWAITING_PASSWORD_SUFFIX,
+    CALLBACK_FIELDS,
+    DECLINED,
+    DECLINED_SUFFIX,
+    DIGITS,
+    TIMESTAMP_WINDOW_MS,
+    check_order,
+    choose_pay_data_type,
+    key_context,
+    new_channel_order_no,
+    oauth_mac,
+    parse_form,
+    query_result_of,
+    rejected,
+    sandbox_key,
+    sign,
+    utc_at,
+)
 from paymesh.services.channel.adapters.sandbox_refunds import SandboxRefunds
 from paymesh.services.channel.delivery import CallbackDelivery
 from paymesh.services.channel.models import SandboxPayment, SandboxState
 from paymesh.services.channel.repository import SandboxBook
 from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
 from paymesh.services.common.secretbox import SecretBox
-from paymesh.services.common.waycodes import BARCODE_WAY_CODES, QR_WAY_CODES
-
-DECLINED_SUFFIX = "0002"
-AWAITING_PASSWORD_SUFFIX = "0003"
-TIMESTAMP_WINDOW_MS = 300_000
-ACK_OK = AckReply(200, "text/plain", b"success")
-ACK_RETRY = AckReply(400, "text/plain", b"fail")
-CALLBACK_FIELDS = ("payOrderId", "channelOrderNo", "amount", "currency", "result", "timestamp",
-                   "nonce", "sign")
-_AUTH_CODE = re.compile(r"[0-9]{10,32}")
-_DIGITS = re.compile(r"[0-9]{1,18}")
-_PAY_DATA_TYPES = {"codeurl": "codeUrl", "payurl": "payurl"}
-_DECLINED = "the payer declined the payment"
-
-
-def sign(fields: Mapping[str, str], key: str) -> str:
-    """The sandbox signature of a callback's fields (see the module docstring)."""
-    pairs = sorted(((k, v) for k, v in fields.items() if k != "sign" and v != ""),
-                   key=lambda item: item[0].encode("utf-8"))
-    text = "&".join(f"{k}={v}" for k, v in pairs)
-    return hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest().upper()
+from paymesh.services.common.waycodes import BARCODE_WAY_CODES
 
 
 @dataclass(frozen=True)
@@ -126,13 +126,13 @@ class SandboxAdapter:
 
     async def pay(self, params: Mapping[str, Any], order: PaymentOrder,
                   notify_url: str) -> PayResult:
-        key = _key(params)
-        _check_order(order, notify_url)
+        key = sandbox_key(params)
+        check_order(order, notify_url)
         extra = parse_channel_extra(order.channel_extra)
         pay_data_type = "none"
         if order.way_code in BARCODE_WAY_CODES:
             auth_code = extra.get("authCode")
-            if not isinstance(auth_code, str) or not _AUTH_CODE.fullmatch(auth_code):
+            if not isinstance(auth_code, str) or not AUTH_CODE.fullmatch(auth_code):
                 raise InvalidArgument("channelExtra.authCode",
                                       f"{order.way_code} needs channelExtra.authCode of 10 to 32 "
                                       "digits (the code shown by the payer's wallet)")
@@ -141,16 +141,16 @@ class SandboxAdapter:
             if auth_code.endswith(AWAITING_PASSWORD_SUFFIX):
                 state = SandboxState.WAITING
         else:
-            pay_data_type = _pay_data_type(order.way_code, extra)
+            pay_data_type = choose_pay_data_type(order.way_code, extra)
             state = SandboxState.WAITING
         now = self._now()
         booked = await self._book.add_once(SandboxPayment(
             token=secrets.token_urlsafe(24), pay_order_id=order.pay_order_id,
             amount=order.amount, currency=(order.currency or "cny").lower(),
             subject=order.subject[:256], way_code=order.way_code, notify_url=notify_url,
-            key_sealed=self._box.seal(key, _key_context(order.pay_order_id)),
-            state=state.value, channel_order_no=_channel_order_no(now), created_at=now,
-            expire_at=_utc(order.expire_at) if order.expire_at > 0 else None, updated_at=now))
+            key_sealed=self._box.seal(key, key_context(order.pay_order_id)),
+            state=state.value, channel_order_no=new_channel_order_no(now), created_at=now,
+            expire_at=utc_at(order.expire_at) if order.expire_at > 0 else None, updated_at=now))
         if booked.amount != order.amount or booked.way_code != order.way_code:
             return PayResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_PARAMS_MISMATCH",
                              err_msg=f"order {order.pay_order_id} was already submitted with a "
@@ -160,22 +160,22 @@ class SandboxAdapter:
         if booked.state == SandboxState.WAITING:
             return PayResult(ChannelState.WAITING, pay_data_type=pay_data_type,
                              pay_data=f"{self._public_url}/sandbox/pay/{booked.token}")
-        result = _query_result(booked)
+        result = query_result_of(booked)
         return PayResult(result.state, channel_order_no=result.channel_order_no,
                          pay_data_type="none", err_code=result.err_code, err_msg=result.err_msg)
 
     async def query(self, params: Mapping[str, Any], pay_order_id: str, *,
                     channel_order_no: str = "") -> QueryResult:
-        _key(params)
+        sandbox_key(params)
         payment = await self._book.by_pay_order(pay_order_id)
         if payment is None:
             return QueryResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_NOT_EXIST",
                                err_msg=f"the sandbox has no payment for order {pay_order_id}")
-        return _query_result(payment)
+        return query_result_of(payment)
 
     async def close(self, params: Mapping[str, Any], pay_order_id: str, *,
                     channel_order_no: str = "") -> CloseResult:
-        _key(params)
+        sandbox_key(params)
         payment = await self._book.by_pay_order(pay_order_id)
         if payment is None:
             return CloseResult(ChannelState.CONFIRM_SUCCESS)
@@ -191,55 +191,55 @@ class SandboxAdapter:
 
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
                               ) -> CallbackResult:
-        key = _key(params)
-        fields, problem = _parse_form(callback.body)
+        key = sandbox_key(params)
+        fields, problem = parse_form(callback.body)
         if problem:
-            return _rejected(problem)
+            return rejected(problem)
         missing = [name for name in CALLBACK_FIELDS if not fields.get(name)]
         if missing:
-            return _rejected(f"missing fields: {', '.join(missing)}")
+            return rejected(f"missing fields: {', '.join(missing)}")
         if not hmac.compare_digest(sign(fields, key).encode("utf-8"),
                                    fields["sign"].upper().encode("utf-8")):
-            return _rejected("the signature does not match (wrong key or altered fields)")
-        if not _DIGITS.fullmatch(fields["timestamp"]):
-            return _rejected("timestamp must be Unix milliseconds")
+            return rejected("the signature does not match (wrong key or altered fields)")
+        if not DIGITS.fullmatch(fields["timestamp"]):
+            return rejected("timestamp must be Unix milliseconds")
         skew_ms = abs(int(self._clock() * 1000) - int(fields["timestamp"]))
         if skew_ms > TIMESTAMP_WINDOW_MS:
-            return _rejected(f"the timestamp is {skew_ms // 1000} s away from now "
+            return rejected(f"the timestamp is {skew_ms // 1000} s away from now "
                              f"(allowed: ±{TIMESTAMP_WINDOW_MS // 1000} s)")
-        if not _DIGITS.fullmatch(fields["amount"]) or int(fields["amount"]) < 1:
-            return _rejected("amount must be an integer count of fen, at least 1")
+        if not DIGITS.fullmatch(fields["amount"]) or int(fields["amount"]) < 1:
+            return rejected("amount must be an integer count of fen, at least 1")
         outcome = {"SUCCESS": ChannelState.CONFIRM_SUCCESS, "FAIL": ChannelState.CONFIRM_FAIL}
         if fields["result"] not in outcome:
-            return _rejected("result must be SUCCESS or FAIL")
+            return rejected("result must be SUCCESS or FAIL")
         declined = fields["result"] == "FAIL"
         return CallbackResult(
             verified=True, ack_ok=ACK_OK, ack_retry=ACK_RETRY,
             pay_order_id=fields["payOrderId"], channel_order_no=fields["channelOrderNo"],
             amount=int(fields["amount"]), currency=fields["currency"].lower(),
             state=outcome[fields["result"]], err_code="PAYER_DECLINED" if declined else "",
-            err_msg=_DECLINED if declined else "", kind=CallbackKind.PAY)
+            err_msg=DECLINED if declined else "", kind=CallbackKind.PAY)
 
     async def user_auth_url(self, params: Mapping[str, Any], redirect_url: str,
                             state: str) -> str:
         """The sandbox's OAuth: straight back with a code signed by the app's sandbox key."""
-        key = _key(params)
+        key = sandbox_key(params)
         nonce = secrets.token_hex(8)
-        code = f"sbx.{nonce}.{_oauth_mac(key, nonce)}"
+        code = f"sbx.{nonce}.{oauth_mac(key, nonce)}"
         separator = "&" if "?" in redirect_url else "?"
         return f"{redirect_url}{separator}code={code}&state={quote(state)}"
 
     async def channel_user(self, params: Mapping[str, Any], code: str) -> str:
         """The sandbox payer behind a code it issued; a forged code is refused."""
-        key = _key(params)
+        key = sandbox_key(params)
         parts = code.split(".")
         if (len(parts) != 3 or parts[0] != "sbx"
-                or not hmac.compare_digest(_oauth_mac(key, parts[1]), parts[2])):
+                or not hmac.compare_digest(oauth_mac(key, parts[1]), parts[2])):
             raise InvalidArgument("code", "not an OAuth code issued by the sandbox")
         return "sandbox-user-" + hashlib.sha256(f"{key}:{parts[1]}".encode()).hexdigest()[:16]
 
     async def identify_callback(self, callback: Callback) -> CallbackIdentity | None:
-        fields, problem = _parse_form(callback.body)
+        fields, problem = parse_form(callback.body)
         pay_order_id = fields.get("payOrderId", "")
         if problem or not pay_order_id:
             return None
@@ -247,18 +247,18 @@ class SandboxAdapter:
 
     async def cancel(self, params: Mapping[str, Any], pay_order_id: str, *,
                      channel_order_no: str = "") -> CloseResult:
-        _key(params)
+        sandbox_key(params)
         return await self._refunds.reverse(pay_order_id)
 
     async def refund(self, params: Mapping[str, Any], refund: RefundOrder,
                      notify_url: str) -> RefundResult:
-        _key(params)
+        sandbox_key(params)
         return await self._refunds.refund(refund)
 
     async def query_refund(self, params: Mapping[str, Any], pay_order_id: str,
                            refund_order_id: str, *, channel_order_no: str = "",
                            channel_refund_no: str = "") -> RefundResult:
-        _key(params)
+        sandbox_key(params)
         return await self._refunds.query(pay_order_id, refund_order_id)
 
     async def finish_refund(self, refund_order_id: str, success: bool) -> RefundResult:
@@ -316,82 +316,9 @@ class SandboxAdapter:
             "timestamp": str(int(self._clock() * 1000)),
             "nonce": secrets.token_hex(16),
         }
-        key = self._box.open(payment.key_sealed, _key_context(payment.pay_order_id))
+        key = self._box.open(payment.key_sealed, key_context(payment.pay_order_id))
         fields["sign"] = sign(fields, key)
         return fields
 
     def _now(self) -> datetime:
-        return _utc(self._clock())
-
-
-def _oauth_mac(key: str, nonce: str) -> str:
-    return hmac.new(key.encode("utf-8"), f"oauth:{nonce}".encode(), hashlib.sha256).hexdigest()[:24]
-
-
-def _key_context(pay_order_id: str) -> str:
-    """What a sealed sandbox key is bound to: its payment."""
-    return f"sandbox-key:{pay_order_id}"
-
-
-def _key(params: Mapping[str, Any]) -> str:
-    key = params.get("key")
-    if not isinstance(key, str) or not key:
-        raise DomainError("CHANNEL_CONFIG_INVALID",
-                          "sandbox channel parameters need a non-empty \"key\"")
-    return key
-
-
-def _check_order(order: PaymentOrder, notify_url: str) -> None:
-    if not 0 < len(order.pay_order_id) <= 64:
-        raise InvalidArgument("order.pay_order_id", "pay_order_id must have 1 to 64 characters")
-    if order.amount < 1:
-        raise InvalidArgument("order.amount", "amount must be at least 1 fen")
-    if len(order.currency) > 8 or len(order.way_code) > 32:
-        raise InvalidArgument("order", "currency or way_code is too long")
-    if len(notify_url) > 1024:
-        raise InvalidArgument("notify_url", "notify_url must have at most 1024 characters")
-    if not notify_url and order.way_code not in BARCODE_WAY_CODES:
-        raise InvalidArgument("notify_url", "the sandbox needs a notify_url to call back")
-
-
-
-def _pay_data_type(way_code: str, extra: Mapping[str, Any]) -> str:
-    wanted = extra.get("payDataType")
-    if isinstance(wanted, str) and wanted.lower() in _PAY_DATA_TYPES:
-        return _PAY_DATA_TYPES[wanted.lower()]
-    return "codeUrl" if way_code in QR_WAY_CODES else "payurl"
-
-
-def _query_result(payment: SandboxPayment) -> QueryResult:
-    if payment.state == SandboxState.SUCCESS:
-        return QueryResult(ChannelState.CONFIRM_SUCCESS, channel_order_no=payment.channel_order_no)
-    if payment.state == SandboxState.FAIL:
-        return QueryResult(ChannelState.CONFIRM_FAIL, err_code="PAYER_DECLINED", err_msg=_DECLINED)
-    if payment.state == SandboxState.CLOSED:
-        return QueryResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_CLOSED",
-                           err_msg=f"order {payment.pay_order_id} was closed unpaid")
-    return QueryResult(ChannelState.WAITING)
-
-
-def _parse_form(body: bytes) -> tuple[dict[str, str], str]:
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
-    except (UnicodeDecodeError, ValueError):
-        return {}, "the body is not a UTF-8 form (application/x-www-form-urlencoded)"
-    fields = dict(pairs)
-    if len(fields) != len(pairs):
-        return {}, "a field appears more than once"
-    return fields, ""
-
-
-def _rejected(reason: str) -> CallbackResult:
-    return CallbackResult(verified=False, ack_ok=ACK_OK, ack_retry=ACK_RETRY, reject_reason=reason)
-
-
-def _channel_order_no(now: datetime) -> str:
-    return f"SB{now:%Y%m%d%H%M%S}{secrets.randbelow(10**8):08d}"
-
-
-def _utc(epoch_seconds: float) -> datetime:
-    """Naive UTC, as the book stores times."""
-    return datetime.fromtimestamp(epoch_seconds, UTC)
+        return utc_at(self._clock())
