@@ -28,7 +28,7 @@ BACKEND = os.environ.get("PAYMESH_TEST_BACKEND", "sqlite")
 MARIADB_URL = os.environ.get("PAYMESH_TEST_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("PAYMESH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-DB_SERVICES = ("merchant", "gateway", "channel")
+DB_SERVICES = ("merchant", "gateway", "channel", "account")
 LOCALSTRIPE_SCRIPT = Path(__file__).parent / "channel" / "stripe" / "localstripe_server.py"
 START_TIMEOUT_SECONDS = 15.0
 

@@ -15,7 +15,8 @@ PAYMESH_MASTER_KEY             base64 of 32 bytes encrypting secrets at rest; de
 PAYMESH_ADMIN_TOKEN            bearer token of the admin REST API; default ``admin.token`` file
 PAYMESH_HTTP_HOST/PORT         where Envoy listens; 127.0.0.1:9216
 PAYMESH_PUBLIC_URL             how payers and channels reach the edge; http://127.0.0.1:<port>
-PAYMESH_<SERVICE>_ADDR         gRPC address of merchant, gateway, channel; 127.0.0.1:9217..9219
+PAYMESH_<SERVICE>_ADDR         gRPC address of merchant, gateway, channel (127.0.0.1:9217..9219)
+                               and account (127.0.0.1:9221)
 PAYMESH_ENVOY_ADMIN_PORT       Envoy's admin port; 9220
 PAYMESH_REQ_TIME_WINDOW        seconds a request's reqTime may differ from the clock; 300
 PAYMESH_NOTIFY_SCHEDULE_SCALE  factor applied to every delay of the merchant-notification retry
@@ -34,8 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("merchant", "gateway", "channel")
-DEFAULT_PORTS = {"http": 9216, "merchant": 9217, "gateway": 9218, "channel": 9219, "envoy": 9220}
+SERVICES = ("merchant", "gateway", "channel", "account")
+DEFAULT_PORTS = {"http": 9216, "merchant": 9217, "gateway": 9218, "channel": 9219, "envoy": 9220,
+                 "account": 9221}
 
 
 class ConfigError(ValueError):
@@ -66,7 +68,7 @@ class MeshConfig:
         data_dir = Path(env.get("PAYMESH_DATA_DIR", ".paymesh")).resolve()
         template = env.get("PAYMESH_DB_URL", f"sqlite+aiosqlite:///{data_dir}/{{service}}.db")
         db_urls = {s: env.get(f"PAYMESH_{s.upper()}_DB_URL", template.replace("{service}", s))
-                   for s in (*SERVICES, "account", "reconciliation")}
+                   for s in (*SERVICES, "reconciliation")}
         http_port = _port(env, "PAYMESH_HTTP_PORT", DEFAULT_PORTS["http"])
         http_host = env.get("PAYMESH_HTTP_HOST", "127.0.0.1")
         addrs = {s: env.get(f"PAYMESH_{s.upper()}_ADDR", f"127.0.0.1:{DEFAULT_PORTS[s]}")

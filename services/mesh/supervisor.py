@@ -35,10 +35,10 @@ from paymesh.services.common.config import SERVICES, MeshConfig
 from paymesh.services.mesh import envoy
 from paymesh.services.mesh.simulators import SIMULATED, RunningSimulator, start_simulator
 
-START_ORDER = ("merchant", "channel", "gateway", "jobs")
+START_ORDER = ("merchant", "account", "channel", "gateway", "jobs")
 # The module each process runs with ``python -m``; services default to paymesh.services.<name>.
 MODULES = {"jobs": "paymesh.jobs"}
-MIGRATED = ("merchant", "gateway", "channel")
+MIGRATED = ("merchant", "gateway", "channel", "account")
 STOP_SECONDS = 15.0
 
 

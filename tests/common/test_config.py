@@ -23,7 +23,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.http_host == "127.0.0.1"
     assert config.http_port == 9216
     assert dict(config.addrs) == {"merchant": "127.0.0.1:9217", "gateway": "127.0.0.1:9218",
-                                  "channel": "127.0.0.1:9219"}
+                                  "channel": "127.0.0.1:9219", "account": "127.0.0.1:9221"}
     assert [config.listen_port(s) for s in ("merchant", "gateway", "channel")] == [9217, 9218, 9219]
     assert config.envoy_admin_port == 9220
     assert config.public_url == "http://127.0.0.1:9216"

@@ -1,0 +1,1 @@
+"""The account service: accounts and the double-entry ledger (issue 5)."""

@@ -1,0 +1,101 @@
+"""The account service's tables: accounts, postings and the journal of ledger transfers.
+
+An account's ``balance`` (credits minus debits, fen) is updated in the same transaction that
+inserts its transfers, under a row lock, so it always equals the fold of its transfers;
+CheckInvariants recomputes that fold to prove it. Transfers are never updated or deleted (the
+migration installs triggers that refuse it); a correction is a new posting.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from paymesh.services.common.db import UtcDateTime, utc_now
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; it is 64-bit there anyway.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+POSTED = "POSTED"
+REFUSED = "REFUSED"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the account database only."""
+
+
+class LedgerAccount(Base):
+    """One balance of one owner in one currency (a merchant's pending, a channel's clearing…)."""
+
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("owner", "currency", "kind",
+                                       name="uq_account_owner_currency_kind"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(24))
+    may_go_negative: Mapped[bool] = mapped_column(Boolean)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Posting(Base):
+    """A caller's idempotency id, the digest of what it asked for, and how it ended.
+
+    A refusal that depends on the ledger's state (insufficient funds, unknown account) is
+    recorded too: as in TigerBeetle, an id that failed once can never succeed later, so a retry
+    after the caller has taken another path cannot move money twice.
+    """
+
+    __tablename__ = "posting"
+
+    posting_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(String(256))
+    refused_account_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class LedgerTransfer(Base):
+    """One immutable movement: debits one account and credits another by ``amount`` fen.
+
+    Both accounts' balances right after the transfer are kept, so an account statement needs
+    no running sum.
+    """
+
+    __tablename__ = "ledger_transfer"
+    __table_args__ = (
+        UniqueConstraint("posting_id", "position", name="uq_ledger_transfer_posting_position"),
+        CheckConstraint("amount > 0", name="ck_ledger_transfer_amount_positive"),
+        CheckConstraint("debit_account_id <> credit_account_id",
+                        name="ck_ledger_transfer_two_accounts"),
+        Index("ix_ledger_transfer_debit", "debit_account_id", "id"),
+        Index("ix_ledger_transfer_credit", "credit_account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    posting_id: Mapped[str] = mapped_column(String(64), ForeignKey("posting.posting_id"))
+    position: Mapped[int] = mapped_column(Integer)
+    debit_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id"))
+    credit_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(32))
+    memo: Mapped[str] = mapped_column(String(256))
+    debit_balance_after: Mapped[int] = mapped_column(BigInteger)
+    credit_balance_after: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -1,0 +1,296 @@
+"""The ledger's domain logic: opening accounts, idempotent postings, balances, entries, audit.
+
+No gRPC here. Every posting runs in one transaction that locks the accounts it touches (in
+ascending id order), checks the rules of ``posting.py`` against the balances read under the lock,
+then writes the posting, its transfers and the new balances together.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from paymesh.services.account.models import (
+    POSTED,
+    REFUSED,
+    LedgerAccount,
+    LedgerTransfer,
+    Posting,
+)
+from paymesh.services.account.posting import (
+    AccountKind,
+    AccountState,
+    PostingRefused,
+    TransferSpec,
+    account_ids,
+    apply_posting,
+    fingerprint,
+    may_go_negative,
+    parse_currency,
+    parse_owner,
+    parse_posting_id,
+    validate_transfers,
+)
+from paymesh.services.account.repository import AccountRepository
+from paymesh.services.common.db import run_transaction, utc_now
+from paymesh.services.common.errors import AlreadyExists, InvalidArgument, NotFound
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+_KEY_CLASH_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class OpenedAccount:
+    account: LedgerAccount
+    created: bool
+
+
+@dataclass(frozen=True)
+class PostingResult:
+    """The transfers a posting recorded, and whether this call only replayed it."""
+
+    transfers: list[LedgerTransfer]
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One account's side of a transfer: signed amount, balance after, the other account."""
+
+    transfer: LedgerTransfer
+    amount: int
+    balance_after: int
+    counterparty_account_id: int
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[Entry]
+    next_token: str
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    total: int
+    account_count: int
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    account_id: int
+    stored_balance: int
+    transfers_balance: int
+    disallowed_negative: bool
+
+
+@dataclass(frozen=True)
+class InvariantReport:
+    """The audit of the whole ledger; ``sound`` when every total is 0 and nothing disagrees."""
+
+    totals: list[CurrencyTotal]
+    discrepancies: list[Discrepancy]
+
+    @property
+    def sound(self) -> bool:
+        return not self.discrepancies and all(t.total == 0 for t in self.totals)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    result: PostingResult | None = None
+    refusal: PostingRefused | None = None
+
+
+class AccountService:
+    """Accounts and the double-entry ledger of one account database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def open_account(self, owner: str, currency: str, kind: AccountKind) -> OpenedAccount:
+        """The account of (owner, currency, kind), opened now or already open."""
+        owner, currency = parse_owner(owner), parse_currency(currency)
+
+        async def work() -> OpenedAccount:
+            async with self._sessions.begin() as session:
+                repo = AccountRepository(session)
+                existing = await repo.account_of(owner, currency, kind)
+                if existing is not None:
+                    return OpenedAccount(existing, False)
+                now = utc_now()
+                account = LedgerAccount(owner=owner, currency=currency, kind=kind.value,
+                                        may_go_negative=may_go_negative(kind), balance=0,
+                                        created_at=now, updated_at=now)
+                repo.add(account)
+                await repo.flush()
+                return OpenedAccount(account, True)
+
+        return await _retry_key_clash(work)  # a concurrent open of the same key wins the race
+
+    async def post(self, posting_id: str, transfers: Sequence[TransferSpec]) -> PostingResult:
+        """Records the transfers all or none, once per posting id; see ``AccountService`` docs.
+
+        Raises PostingRefused when the ledger's state refuses it (recorded, and raised again for
+        every retry of the id) and AlreadyExists(POSTING_ID_REUSED) when the id was used for
+        other transfers.
+        """
+        posting_id = parse_posting_id(posting_id)
+        validate_transfers(transfers)
+        digest = fingerprint(transfers)
+
+        async def work() -> _Outcome:
+            async with self._sessions.begin() as session:
+                return await self._post_in(AccountRepository(session), posting_id, transfers,
+                                           digest)
+
+        outcome = await _retry_key_clash(work)
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        assert outcome.result is not None
+        return outcome.result
+
+    async def _post_in(self, repo: AccountRepository, posting_id: str,
+                       transfers: Sequence[TransferSpec], digest: str) -> _Outcome:
+        earlier = await repo.posting(posting_id)
+        if earlier is not None:
+            return await _replay(repo, earlier, digest)
+        locked = await repo.lock_accounts(account_ids(transfers))
+        # A concurrent retry of the same posting held the same locks: read again after them.
+        earlier = await repo.posting(posting_id)
+        if earlier is not None:
+            return await _replay(repo, earlier, digest)
+        states = {a.id: AccountState(a.id, a.currency, a.balance, a.may_go_negative)
+                  for a in locked}
+        now = utc_now()
+        try:
+            balances, applied = apply_posting(states, transfers)
+        except PostingRefused as refusal:
+            repo.add(Posting(posting_id=posting_id, fingerprint=digest, status=REFUSED,
+                             reason=refusal.reason, message=refusal.message[:256],
+                             refused_account_id=refusal.account_id, created_at=now))
+            return _Outcome(refusal=refusal)
+        repo.add(Posting(posting_id=posting_id, fingerprint=digest, status=POSTED, created_at=now))
+        await repo.flush()
+        rows = [LedgerTransfer(posting_id=posting_id, position=i,
+                               debit_account_id=a.spec.debit_account_id,
+                               credit_account_id=a.spec.credit_account_id, amount=a.spec.amount,
+                               code=a.spec.code, memo=a.spec.memo,
+                               debit_balance_after=a.debit_balance_after,
+                               credit_balance_after=a.credit_balance_after, created_at=now)
+                for i, a in enumerate(applied)]
+        repo.add(*rows)
+        for account in locked:
+            account.balance, account.updated_at = balances[account.id], now
+        await repo.flush()
+        return _Outcome(result=PostingResult(rows, replayed=False))
+
+    async def balances(self, account_id: int, owner: str) -> list[LedgerAccount]:
+        """One account by id, or every account of an owner (exactly one of the two)."""
+        if (account_id != 0) == (owner != ""):
+            raise InvalidArgument("account_id", "give exactly one of account_id and owner")
+        async with self._sessions.begin() as session:
+            repo = AccountRepository(session)
+            if owner:
+                return list(await repo.accounts_of(parse_owner(owner)))
+            return [await _account(repo, account_id)]
+
+    async def entries(self, account_id: int, page_size: int, page_token: str) -> EntryPage:
+        """An account's entries, newest first, a page at a time."""
+        if page_size == 0:
+            page_size = DEFAULT_PAGE_SIZE
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgument("page.page_size", f"page_size must be 1..{MAX_PAGE_SIZE}")
+        before = decode_cursor(page_token) if page_token else None
+        async with self._sessions.begin() as session:
+            repo = AccountRepository(session)
+            await _account(repo, account_id)
+            rows = await repo.entries_page(account_id, page_size + 1, before)
+        page, has_more = rows[:page_size], len(rows) > page_size
+        return EntryPage([_entry(account_id, row) for row in page],
+                         encode_cursor(page[-1].id) if has_more else "", has_more)
+
+    async def check_invariants(self) -> InvariantReport:
+        """Sums per currency (each must be 0) and the accounts that break an invariant."""
+        async with self._sessions.begin() as session:
+            folds = await AccountRepository(session).balance_folds()
+        totals: dict[str, CurrencyTotal] = {}
+        discrepancies = []
+        for fold in folds:
+            seen = totals.get(fold.currency, CurrencyTotal(fold.currency, 0, 0))
+            totals[fold.currency] = CurrencyTotal(fold.currency, seen.total + fold.stored_balance,
+                                                  seen.account_count + 1)
+            negative = fold.stored_balance < 0 and not fold.may_go_negative
+            if negative or fold.stored_balance != fold.transfers_balance:
+                discrepancies.append(Discrepancy(fold.account_id, fold.stored_balance,
+                                                 fold.transfers_balance, negative))
+        report = InvariantReport(sorted(totals.values(), key=lambda t: t.currency),
+                                 discrepancies)
+        if not report.sound:
+            log.error("ledger invariants broken: %s", report)
+        return report
+
+
+async def _replay(repo: AccountRepository, earlier: Posting, digest: str) -> _Outcome:
+    """The first result of a posting id again, or a refusal when its content differs."""
+    if earlier.fingerprint != digest:
+        raise AlreadyExists("POSTING_ID_REUSED",
+                            f"posting {earlier.posting_id} was recorded with other transfers")
+    if earlier.status == REFUSED:
+        return _Outcome(refusal=PostingRefused(earlier.reason or "", earlier.message or "",
+                                               earlier.refused_account_id or 0))
+    return _Outcome(result=PostingResult(list(await repo.transfers_of(earlier.posting_id)),
+                                         replayed=True))
+
+
+async def _retry_key_clash(work: Callable[[], Awaitable[T]]) -> T:
+    """Runs one whole transaction, retried on deadlock; after a unique-key clash (a concurrent
+    call with the same key committed first) it runs again and finds that call's row."""
+    for attempt in range(1, _KEY_CLASH_ATTEMPTS + 1):
+        try:
+            return await run_transaction(work)
+        except IntegrityError:
+            if attempt == _KEY_CLASH_ATTEMPTS:
+                raise
+            log.info("key clash with a concurrent call, reading again (attempt %d)", attempt)
+    raise AssertionError("unreachable")
+
+
+async def _account(repo: AccountRepository, account_id: int) -> LedgerAccount:
+    account = await repo.account(account_id) if account_id > 0 else None
+    if account is None:
+        raise NotFound("ACCOUNT_NOT_FOUND", f"account {account_id} does not exist")
+    return account
+
+
+def _entry(account_id: int, row: LedgerTransfer) -> Entry:
+    if row.credit_account_id == account_id:
+        return Entry(row, row.amount, row.credit_balance_after, row.debit_account_id)
+    return Entry(row, -row.amount, row.debit_balance_after, row.credit_account_id)
+
+
+def encode_cursor(transfer_id: int) -> str:
+    """The opaque page token that resumes an entry listing below this transfer."""
+    return base64.urlsafe_b64encode(json.dumps({"before": transfer_id}).encode()).decode("ascii")
+
+
+def decode_cursor(token: str) -> int:
+    """The transfer id an ``encode_cursor`` token names; anything else is an invalid token."""
+    try:
+        before = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))["before"]
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeEncodeError):
+        raise InvalidArgument("page.page_token", "page_token is not a valid cursor") from None
+    if not isinstance(before, int) or isinstance(before, bool) or before < 1:
+        raise InvalidArgument("page.page_token", "page_token is not a valid cursor")
+    return before
