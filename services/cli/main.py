@@ -5,6 +5,7 @@
     paymesh merchant|app|channel-config|passage ...   operator commands (JSON output)
     paymesh order get PAY_ORDER_ID           one pay order as the gateway keeps it
     paymesh notify list|get|resend ...       merchant notifications and their attempts
+    paymesh ledger check                     audit the ledger; exit 1 when an invariant breaks
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from paymesh.services.common.config import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from paymesh.services.cli import admin, mesh, notify, orders
+    from paymesh.services.cli import admin, ledger, mesh, notify, orders
 
     parser = argparse.ArgumentParser(prog="paymesh", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir",
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(commands)
     orders.register(commands)
     notify.register(commands)
+    ledger.register(commands)
     return parser
 
 

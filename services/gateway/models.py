@@ -1,4 +1,4 @@
-"""The gateway's tables: pay orders."""
+"""The gateway's tables: pay and refund orders, the outbox, daily passage usage."""
 
 from __future__ import annotations
 
@@ -135,6 +135,17 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboxDelivery(Base):
+    """One consumer has handled one outbox event: a retry of the event skips that consumer."""
+
+    __tablename__ = "outbox_delivery"
+
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                          primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    delivered_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class PassageDailyUsage(Base):

@@ -1,8 +1,15 @@
-"""The outbox dispatcher: delivers every event at least once, in the gateway process.
+"""The outbox dispatcher: delivers every event at least once to each of its consumers.
 
 Events are written in the same transaction as the state change that causes them (see the
 repositories), so a crash between the change and the delivery loses nothing: the dispatcher finds
 the undelivered rows when it starts again. Consumers are idempotent on (topic, order id).
+
+A topic may have several consumers (merchant notifications, ledger postings, ...), each
+subscribed under a stable name. Every consumer's success is recorded on its own
+(``outbox_delivery``: one row per event and consumer name), so when one consumer fails only the
+consumers that have not succeeded yet run again at the retry; the event itself is marked
+delivered once all its consumers have succeeded. A consumer subscribed later does not receive
+events already delivered before it existed.
 """
 
 from __future__ import annotations
@@ -10,14 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paymesh.services.common.db import sessions, utc_now
-from paymesh.services.gateway.models import OutboxEvent
+from paymesh.services.gateway.models import OutboxDelivery, OutboxEvent
 
 log = logging.getLogger(__name__)
 Consumer = Callable[[str, str], Awaitable[None]]
@@ -36,12 +45,32 @@ def outbox_event(topic: str, order_id: str) -> OutboxEvent:
                        created_at=now)
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """One consumer of some topics, under a stable name (at most 32 characters) recorded with
+    each of its deliveries; renaming it makes undelivered events run it again."""
+
+    name: str
+    topics: frozenset[str]
+    consumer: Consumer
+
+    @classmethod
+    def of(cls, name: str, topics: Iterable[str], consumer: Consumer) -> Subscription:
+        return cls(name, frozenset(topics), consumer)
+
+
 class OutboxDispatcher:
     """Polls the outbox (and wakes when told a new event was committed) and runs consumers."""
 
-    def __init__(self, engine: AsyncEngine, consumers: Mapping[str, Consumer]) -> None:
+    def __init__(self, engine: AsyncEngine, subscriptions: Sequence[Subscription]) -> None:
+        names = [s.name for s in subscriptions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"outbox consumer names must be unique: {names}")
         self._sessions = sessions(engine)
-        self._consumers = dict(consumers)
+        self._by_topic: dict[str, list[Subscription]] = {}
+        for subscription in subscriptions:
+            for topic in subscription.topics:
+                self._by_topic.setdefault(topic, []).append(subscription)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -59,29 +88,44 @@ class OutboxDispatcher:
                 await self._task
 
     async def dispatch_due(self) -> int:
-        """Delivers the events that are due; how many were delivered."""
-        if not self._consumers:
+        """Delivers the events that are due; how many were delivered to all their consumers."""
+        if not self._by_topic:
             return 0
         async with self._sessions() as session:
             due = (await session.execute(
                 select(OutboxEvent)
                 .where(OutboxEvent.delivered_at.is_(None),
-                       OutboxEvent.topic.in_(list(self._consumers)),
+                       OutboxEvent.topic.in_(list(self._by_topic)),
                        OutboxEvent.next_attempt_at <= utc_now())
                 .order_by(OutboxEvent.event_id).limit(BATCH))).scalars().all()
+            done_rows = (await session.execute(
+                select(OutboxDelivery.event_id, OutboxDelivery.consumer)
+                .where(OutboxDelivery.event_id.in_([e.event_id for e in due])))).all()
+        done = {(row[0], row[1]) for row in done_rows}
         delivered = 0
         for event in due:
-            consumer = self._consumers[event.topic]
-            try:
-                await consumer(event.topic, event.order_id)
-            except Exception:  # noqa: BLE001 - retried with backoff, never dropped
-                log.exception("outbox event %s %s failed; retrying later", event.topic,
-                              event.order_id)
-                await self._mark(event, delivered=False)
-                continue
-            await self._mark(event, delivered=True)
-            delivered += 1
+            all_ok = True
+            for subscription in self._by_topic[event.topic]:
+                if (event.event_id, subscription.name) in done:
+                    continue
+                try:
+                    await subscription.consumer(event.topic, event.order_id)
+                except Exception:  # noqa: BLE001 - retried with backoff, never dropped
+                    log.exception("outbox event %s %s failed in %s; retrying later", event.topic,
+                                  event.order_id, subscription.name)
+                    all_ok = False
+                    continue
+                await self._record(event, subscription.name)
+            await self._mark(event, delivered=all_ok)
+            delivered += all_ok
         return delivered
+
+    async def _record(self, event: OutboxEvent, consumer: str) -> None:
+        """Remembers that ``consumer`` has handled ``event``, so a retry skips it."""
+        with contextlib.suppress(IntegrityError):  # another dispatcher recorded it first
+            async with self._sessions.begin() as session:
+                session.add(OutboxDelivery(event_id=event.event_id, consumer=consumer,
+                                           delivered_at=utc_now()))
 
     async def _mark(self, event: OutboxEvent, *, delivered: bool) -> None:
         now = utc_now()

@@ -17,7 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paymesh.services.common.db import run_transaction, sessions, utc_now
-from paymesh.services.gateway.models import PayOrder, PayOrderState, RefundOrder, RefundState
+from paymesh.services.gateway.models import (
+    OutboxEvent,
+    PayOrder,
+    PayOrderState,
+    RefundOrder,
+    RefundState,
+)
 from paymesh.services.gateway.outbox import REFUND_FAILED, REFUND_SUCCEEDED, outbox_event
 
 
@@ -130,6 +136,21 @@ class RefundRepository:
     async def get(self, refund_order_id: str) -> RefundOrder | None:
         async with self._sessions() as session:
             return await session.get(RefundOrder, refund_order_id)
+
+    async def succeeded_in_order(self, pay_order_id: str) -> list[RefundOrder]:
+        """The successful refunds of a pay order in the order they succeeded.
+
+        Their ``refund.succeeded`` outbox events were written under the pay order's lock in the
+        transaction that settled them, so the events' ids give that order, the same at every read.
+        """
+        query = (select(RefundOrder)
+                 .join(OutboxEvent, and_(OutboxEvent.order_id == RefundOrder.refund_order_id,
+                                         OutboxEvent.topic == REFUND_SUCCEEDED))
+                 .where(RefundOrder.pay_order_id == pay_order_id,
+                        RefundOrder.state == RefundState.SUCCESS)
+                 .order_by(OutboxEvent.event_id))
+        async with self._sessions() as session:
+            return list((await session.execute(query)).scalars().all())
 
     async def find(self, mch_no: str, *, refund_order_id: str | None = None,
                    mch_refund_no: str | None = None) -> RefundOrder | None:

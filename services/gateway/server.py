@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from paymesh.account.v1 import account_pb2_grpc
 from paymesh.channel.v1 import channel_pb2_grpc
 from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.merchant.v1 import merchant_pb2_grpc
@@ -22,12 +23,14 @@ from paymesh.services.gateway.cashier import Cashier
 from paymesh.services.gateway.cashier_links import CashierLinks
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch
+from paymesh.services.gateway.ledger_events import TOPICS as LEDGER_TOPICS
+from paymesh.services.gateway.ledger_events import LedgerEvents
 from paymesh.services.gateway.notifications import TOPICS as NOTIFY_TOPICS
 from paymesh.services.gateway.notifications import Notifications
 from paymesh.services.gateway.notify_repository import NotifyRepository
 from paymesh.services.gateway.notify_servicer import NotificationServicer
 from paymesh.services.gateway.orders import PayOrders
-from paymesh.services.gateway.outbox import Consumer, OutboxDispatcher
+from paymesh.services.gateway.outbox import OutboxDispatcher, Subscription
 from paymesh.services.gateway.pay_context import PayContextCache
 from paymesh.services.gateway.refund_repository import RefundRepository
 from paymesh.services.gateway.refunds import Refunds
@@ -52,6 +55,7 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     shared = open_shared_state(config.shared_state_url, config.shared_state_prefix)
     merchant_channel = open_channel(config.addrs["merchant"])
     channel_channel = open_channel(config.addrs["channel"])
+    account_channel = open_channel(config.addrs["account"])
     contexts = PayContextCache(merchant_pb2_grpc.MerchantServiceStub(merchant_channel))
     channels = ChannelCalls(channel_pb2_grpc.ChannelServiceStub(channel_channel))
     # Notifications only read orders, so they get repositories of their own (no outbox poke).
@@ -59,8 +63,12 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     notifications = Notifications(notify_records, PayOrderRepository(engine),
                                   RefundRepository(engine), contexts,
                                   schedule_scale=config.notify_schedule_scale)
-    consumers: dict[str, Consumer] = {topic: notifications.on_event for topic in NOTIFY_TOPICS}
-    outbox = OutboxDispatcher(engine, consumers)
+    # The ledger posts money events behind the outbox: the merchant's answer never waits on it.
+    ledger = LedgerEvents(account_pb2_grpc.AccountServiceStub(account_channel),
+                          PayOrderRepository(engine), RefundRepository(engine))
+    outbox = OutboxDispatcher(engine, [
+        Subscription.of("notifications", NOTIFY_TOPICS, notifications.on_event),
+        Subscription.of("ledger", LEDGER_TOPICS, ledger.on_event)])
     repository = PayOrderRepository(engine, on_event=outbox.poke)
     refund_repository = RefundRepository(engine, on_event=outbox.poke)
     usage = PassageUsage(engine)
@@ -94,6 +102,7 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
         await contexts.stop()
         await merchant_channel.close()
         await channel_channel.close()
+        await account_channel.close()
         await shared.close()
         await engine.dispose()
 
