@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from paymesh.account.v1 import account_pb2, account_pb2_grpc
 from paymesh.common.v1 import common_pb2
@@ -15,6 +13,7 @@ from paymesh.services.account.posting import AccountKind, TransferSpec
 from paymesh.services.account.service import AccountService, Entry, InvariantReport
 from paymesh.services.common.edge import refuse_edge, require_admin
 from paymesh.services.common.errors import InvalidArgument
+from paymesh.services.common.timestamps import timestamp_of
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 _KINDS = {
@@ -77,17 +76,12 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         return invariants_pb(await self._service.check_invariants())
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
 
 def account_pb(account: LedgerAccount) -> account_pb2.Account:
     return account_pb2.Account(account_id=account.id, owner=account.owner,
                                currency=account.currency, kind=_KIND_PB[AccountKind(account.kind)],
                                may_go_negative=account.may_go_negative, balance=account.balance,
-                               create_time=_timestamp(account.created_at))
+                               create_time=timestamp_of(account.created_at))
 
 
 def transfer_pb(transfer: LedgerTransfer) -> account_pb2.Transfer:
@@ -96,7 +90,7 @@ def transfer_pb(transfer: LedgerTransfer) -> account_pb2.Transfer:
                                 debit_account_id=transfer.debit_account_id,
                                 credit_account_id=transfer.credit_account_id,
                                 amount=transfer.amount, code=transfer.code, memo=transfer.memo,
-                                create_time=_timestamp(transfer.created_at))
+                                create_time=timestamp_of(transfer.created_at))
 
 
 def entry_pb(entry: Entry) -> account_pb2.Entry:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
-from google.protobuf import timestamp_pb2
 
 from paymesh.common.v1 import common_pb2
 from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.services.common.edge import refuse_edge, require_admin
 from paymesh.services.common.errors import InvalidArgument, NotFound
+from paymesh.services.common.timestamps import timestamp_of
 from paymesh.services.gateway.notifications import BATCH, Notifications
 from paymesh.services.gateway.notify_models import NotifyAttempt, NotifyRecord, NotifyState
 from paymesh.services.gateway.notify_repository import (
@@ -22,13 +20,6 @@ from paymesh.services.gateway.notify_repository import (
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 
 
-def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
 
 def notification_message(record: NotifyRecord) -> gateway_pb2.Notification:
     """The record as the API shows it; the wire enums use JeePay's codes as their numbers."""
@@ -38,13 +29,13 @@ def notification_message(record: NotifyRecord) -> gateway_pb2.Notification:
         mch_no=record.mch_no, app_id=record.app_id, mch_order_no=record.mch_order_no,
         notify_url=record.notify_url, state=record.state,  # type: ignore[arg-type]
         attempts=record.attempts, attempt_limit=record.attempt_limit,
-        next_attempt_time=_timestamp(record.next_attempt_at),
-        create_time=_timestamp(record.created_at))
+        next_attempt_time=timestamp_of(record.next_attempt_at),
+        create_time=timestamp_of(record.created_at))
 
 
 def attempt_message(attempt: NotifyAttempt) -> gateway_pb2.NotificationAttempt:
     return gateway_pb2.NotificationAttempt(
-        attempt=attempt.attempt, time=_timestamp(attempt.at), http_status=attempt.http_status,
+        attempt=attempt.attempt, time=timestamp_of(attempt.at), http_status=attempt.http_status,
         latency_ms=attempt.latency_ms, response_excerpt=attempt.response_excerpt,
         error=attempt.error or "")
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 import grpc
 from google.api import httpbody_pb2
-from google.protobuf import timestamp_pb2
 from opentelemetry import trace
 
 from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.services.common.edge import refuse_edge
 from paymesh.services.common.errors import NotFound
+from paymesh.services.common.timestamps import timestamp_of
 from paymesh.services.gateway.authentication import RequestAuthenticator
 from paymesh.services.gateway.callbacks import CallbackIntake, Reply
 from paymesh.services.gateway.cashier import Cashier
@@ -199,13 +198,6 @@ async def _answer(context: grpc.aio.ServicerContext, reply: Reply) -> httpbody_p
     return httpbody_pb2.HttpBody(content_type=reply.content_type, data=reply.body)
 
 
-def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if moment is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
 
 def pay_order_message(order: PayOrder) -> gateway_pb2.PayOrder:
     return gateway_pb2.PayOrder(
@@ -216,8 +208,8 @@ def pay_order_message(order: PayOrder) -> gateway_pb2.PayOrder:
         channel_order_no=order.channel_order_no or "", fee_rate=order.fee_rate,
         fee_amount=order.fee_amount, err_code=order.err_code or "",
         err_msg=order.err_msg or "", late_success=order.late_success,
-        create_time=_timestamp(order.created_at), success_time=_timestamp(order.success_at),
-        expire_time=_timestamp(order.expire_at), route_attempts=order.route_attempts or "")
+        create_time=timestamp_of(order.created_at), success_time=timestamp_of(order.success_at),
+        expire_time=timestamp_of(order.expire_at), route_attempts=order.route_attempts or "")
 
 
 class PayOrderServicer(gateway_pb2_grpc.PayOrderServiceServicer):

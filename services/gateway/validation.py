@@ -81,6 +81,16 @@ def common_fields(params: Params) -> CommonFields:
     return CommonFields(mch_no, app_id, sign, sign_type, req_time, nonce)
 
 
+def _client_ip(params: Params) -> str | None:
+    value = text(params, "clientIp", max_len=64)
+    if value is not None:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise param_error(f"clientIp {value!r} is not an IP address") from None
+    return value
+
+
 def _url(params: Params, name: str) -> str | None:
     value = text(params, name, max_len=128)
     if value is None:
@@ -153,12 +163,7 @@ def unified_order_fields(params: Params) -> UnifiedOrderFields:
         raise param_error(f"currency must be cny, got {currency!r}")
     subject = text(params, "subject", required=True, max_len=64)
     body = text(params, "body", required=True, max_len=256)
-    client_ip = text(params, "clientIp", max_len=64)
-    if client_ip is not None:
-        try:
-            ipaddress.ip_address(client_ip)
-        except ValueError:
-            raise param_error(f"clientIp {client_ip!r} is not an IP address") from None
+    client_ip = _client_ip(params)
     extra = _json_object(params, "channelExtra", 2048)
     if way_code in BARCODE_WAY_CODES:
         auth_code = (extra or {}).get("authCode")
@@ -216,12 +221,7 @@ def refund_fields(params: Params) -> RefundFields:
     amount = integer(params, "refundAmount", required=True, low=1, high=MAX_AMOUNT, unit="fen")
     currency = text(params, "currency", required=True, max_len=8)
     reason = text(params, "refundReason", required=True, max_len=256)
-    client_ip = text(params, "clientIp", max_len=64)
-    if client_ip is not None:
-        try:
-            ipaddress.ip_address(client_ip)
-        except ValueError:
-            raise param_error(f"clientIp {client_ip!r} is not an IP address") from None
+    client_ip = _client_ip(params)
     _json_object(params, "channelExtra", 2048)
     assert amount is not None and currency is not None and reason is not None
     return RefundFields(pay_order_id, mch_order_no, mch_refund_no, amount, currency, reason,

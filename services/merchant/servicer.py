@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import TypeAlias
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from paymesh.common.v1 import common_pb2
 from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
 from paymesh.services.common.edge import refuse_edge, require_admin
 from paymesh.services.common.errors import InvalidArgument
+from paymesh.services.common.timestamps import timestamp_of
 from paymesh.services.merchant import models
 from paymesh.services.merchant.isv import IsvChannelConfigView, IsvService
 from paymesh.services.merchant.service import ChannelConfigView, MerchantService
@@ -195,22 +194,17 @@ def state_code(state: int, default: int | None) -> int:
     return _TO_CODE[state]  # type: ignore[index]
 
 
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
 
 def merchant_pb(merchant: models.Merchant) -> merchant_pb2.Merchant:
     return merchant_pb2.Merchant(mch_no=merchant.mch_no, name=merchant.name,
                                  contact=merchant.contact, state=_FROM_CODE[merchant.state],
-                                 create_time=_timestamp(merchant.created_at),
+                                 create_time=timestamp_of(merchant.created_at),
                                  type=_TYPES[merchant.type], isv_no=merchant.isv_no or "")
 
 
 def isv_pb(isv: models.Isv) -> merchant_pb2.Isv:
     return merchant_pb2.Isv(isv_no=isv.isv_no, name=isv.name, state=_FROM_CODE[isv.state],
-                            create_time=_timestamp(isv.created_at))
+                            create_time=timestamp_of(isv.created_at))
 
 
 def isv_config_pb(view: IsvChannelConfigView) -> merchant_pb2.ChannelConfig:
@@ -221,7 +215,7 @@ def isv_config_pb(view: IsvChannelConfigView) -> merchant_pb2.ChannelConfig:
 
 def app_pb(app: models.App) -> merchant_pb2.App:
     return merchant_pb2.App(app_id=app.app_id, mch_no=app.mch_no, name=app.name,
-                            state=_FROM_CODE[app.state], create_time=_timestamp(app.created_at),
+                            state=_FROM_CODE[app.state], create_time=timestamp_of(app.created_at),
                             allow_private_notify_url=app.allow_private_notify_url)
 
 
