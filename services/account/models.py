@@ -1,4 +1,5 @@
-"""The account service's tables: accounts, postings and the journal of ledger transfers.
+"""The account service's tables: accounts, postings, the journal of ledger transfers, and the
+audit rows of status changes and withdrawals.
 
 An account's ``balance`` (credits minus debits, fen) is updated in the same transaction that
 inserts its transfers, under a row lock, so it always equals the fold of its transfers;
@@ -48,6 +49,7 @@ class LedgerAccount(Base):
     kind: Mapped[str] = mapped_column(String(24))
     may_go_negative: Mapped[bool] = mapped_column(Boolean)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
@@ -98,4 +100,55 @@ class LedgerTransfer(Base):
     memo: Mapped[str] = mapped_column(String(256))
     debit_balance_after: Mapped[int] = mapped_column(BigInteger)
     credit_balance_after: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class AccountStatusChange(Base):
+    """One audited change of an account's freeze mode: who, when, why, from what to what."""
+
+    __tablename__ = "account_status_change"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id"))
+    old_status: Mapped[str] = mapped_column(String(16))
+    new_status: Mapped[str] = mapped_column(String(16))
+    operator: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Withdrawal(Base):
+    """A merchant's withdrawal (提现): its amount sits in FROZEN until paid, rejected or failed.
+
+    ``state`` only moves by a conditional UPDATE from the step's allowed state, in the same
+    transaction as the step's posting and its ``WithdrawalStep`` row.
+    """
+
+    __tablename__ = "withdrawal"
+    __table_args__ = (CheckConstraint("amount > 0", name="ck_withdrawal_amount_positive"),)
+
+    withdrawal_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    available_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id"))
+    frozen_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class WithdrawalStep(Base):
+    """One audited step of a withdrawal, unique per (withdrawal, state reached): done once."""
+
+    __tablename__ = "withdrawal_step"
+    __table_args__ = (UniqueConstraint("withdrawal_id", "state", name="uq_withdrawal_step"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    withdrawal_id: Mapped[str] = mapped_column(String(48),
+                                               ForeignKey("withdrawal.withdrawal_id"))
+    state: Mapped[str] = mapped_column(String(16))
+    operator: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(256))
+    posting_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

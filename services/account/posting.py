@@ -37,6 +37,30 @@ class AccountKind(StrEnum):
     SETTLEMENT_PAYABLE = "SETTLEMENT_PAYABLE"
 
 
+class AccountStatus(StrEnum):
+    """Freeze mode of an account (§2.2); stored by name. CANCELLED is final."""
+
+    ACTIVE = "ACTIVE"
+    STOP_IN = "STOP_IN"  # 冻结止收: refuses credits
+    STOP_OUT = "STOP_OUT"  # 冻结止付: refuses debits
+    FROZEN = "FROZEN"  # 完全冻结: refuses both
+    CANCELLED = "CANCELLED"  # 已注销: refuses both, for ever
+
+
+_CREDIT_OK = frozenset({AccountStatus.ACTIVE, AccountStatus.STOP_OUT})
+_DEBIT_OK = frozenset({AccountStatus.ACTIVE, AccountStatus.STOP_IN})
+
+
+def allows_credit(status: AccountStatus) -> bool:
+    """Whether an account in this mode may be credited (its balance raised)."""
+    return status in _CREDIT_OK
+
+
+def allows_debit(status: AccountStatus) -> bool:
+    """Whether an account in this mode may be debited (its balance lowered)."""
+    return status in _DEBIT_OK
+
+
 MERCHANT_KINDS = frozenset({AccountKind.PENDING, AccountKind.AVAILABLE, AccountKind.FROZEN,
                             AccountKind.RESERVE})
 # Debit-normal accounts: what others hold for the platform. Their credits-minus-debits balance
@@ -62,12 +86,13 @@ class TransferSpec:
 
 @dataclass(frozen=True)
 class AccountState:
-    """What the rules need to know of an account: its currency, balance and overdraft flag."""
+    """What the rules need to know of an account: currency, balance, overdraft flag, mode."""
 
     account_id: int
     currency: str
     balance: int
     may_go_negative: bool
+    status: AccountStatus = AccountStatus.ACTIVE
 
 
 class PostingRefused(DomainError):
@@ -80,18 +105,21 @@ class PostingRefused(DomainError):
 
 
 def parse_owner(owner: str) -> str:
+    """The owner, or InvalidArgument when it is not 1..64 printable ASCII characters."""
     if not _ID.fullmatch(owner):
         raise InvalidArgument("owner", "owner must be 1..64 printable ASCII characters")
     return owner
 
 
 def parse_currency(currency: str) -> str:
+    """The currency, or InvalidArgument when it is not three upper-case letters."""
     if not _CURRENCY.fullmatch(currency):
         raise InvalidArgument("currency", "currency must be three upper-case letters (ISO 4217)")
     return currency
 
 
 def parse_posting_id(posting_id: str) -> str:
+    """The posting id, or InvalidArgument when it is not 1..64 printable ASCII characters."""
     if not _ID.fullmatch(posting_id):
         raise InvalidArgument("posting_id", "posting_id must be 1..64 printable ASCII characters")
     return posting_id
@@ -156,6 +184,7 @@ def apply_posting(accounts: Mapping[int, AccountState], transfers: Sequence[Tran
                                  f"transfer {i}: account {debit.account_id} is {debit.currency}, "
                                  f"account {credit.account_id} is {credit.currency}",
                                  credit.account_id)
+        _check_status(i, debit, credit)
         new_debit = balances[debit.account_id] - t.amount
         new_credit = balances[credit.account_id] + t.amount
         if new_debit < 0 and not debit.may_go_negative:
@@ -173,9 +202,54 @@ def apply_posting(accounts: Mapping[int, AccountState], transfers: Sequence[Tran
     return balances, applied
 
 
+def _check_status(index: int, debit: AccountState, credit: AccountState) -> None:
+    """Refuses a transfer that the debit or the credit account's freeze mode forbids."""
+    if not allows_debit(debit.status):
+        raise PostingRefused("ACCOUNT_STATUS",
+                             f"transfer {index}: account {debit.account_id} is "
+                             f"{debit.status.value} and refuses debits", debit.account_id)
+    if not allows_credit(credit.status):
+        raise PostingRefused("ACCOUNT_STATUS",
+                             f"transfer {index}: account {credit.account_id} is "
+                             f"{credit.status.value} and refuses credits", credit.account_id)
+
+
 def _account(accounts: Mapping[int, AccountState], account_id: int) -> AccountState:
     state = accounts.get(account_id)
     if state is None:
         raise PostingRefused("ACCOUNT_NOT_FOUND", f"account {account_id} does not exist",
                              account_id)
     return state
+
+
+_SHORT_ID = re.compile(r"[\x21-\x7e]{1,48}")
+MAX_NOTE = 200
+
+
+def parse_short_id(field: str, value: str) -> str:
+    """An idempotency id that a derived posting id (prefix + id + step) keeps within 64."""
+    if not _SHORT_ID.fullmatch(value):
+        raise InvalidArgument(field, f"{field} must be 1..48 printable ASCII characters")
+    return value
+
+
+def parse_operator(operator: str) -> str:
+    """Who acts, for the audit trail: 1..64 printable ASCII characters."""
+    if not _ID.fullmatch(operator):
+        raise InvalidArgument("operator", "operator must be 1..64 printable ASCII characters")
+    return operator
+
+
+def parse_note(field: str, note: str, *, required: bool = False) -> str:
+    """Free audit text, at most 200 characters (and not empty when required)."""
+    if len(note) > MAX_NOTE or (required and not note.strip()):
+        raise InvalidArgument(field, f"{field} is {'1' if required else '0'}..{MAX_NOTE} "
+                                     "characters")
+    return note
+
+
+def parse_amount(amount: int) -> int:
+    """An amount in fen, 1..MAX_AMOUNT."""
+    if not 1 <= amount <= MAX_AMOUNT:
+        raise InvalidArgument("amount", f"amount in fen is 1..{MAX_AMOUNT}")
+    return amount

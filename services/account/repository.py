@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paymesh.services.account.models import LedgerAccount, LedgerTransfer, Posting
+from paymesh.services.account.models import (
+    Base,
+    LedgerAccount,
+    LedgerTransfer,
+    Posting,
+    Withdrawal,
+    WithdrawalStep,
+)
+from paymesh.services.common.db import utc_now
 
 
 @dataclass(frozen=True)
@@ -23,12 +31,13 @@ class BalanceFold:
 
 
 class AccountRepository:
-    """Reads and writes accounts, postings and transfers inside one session."""
+    """Reads and writes accounts, postings, transfers and withdrawals inside one session."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def add(self, *rows: LedgerAccount | Posting | LedgerTransfer) -> None:
+    def add(self, *rows: Base) -> None:
+        """Adds new rows to the transaction."""
         self._session.add_all(rows)
 
     async def flush(self) -> None:
@@ -36,15 +45,18 @@ class AccountRepository:
         await self._session.flush()
 
     async def account(self, account_id: int) -> LedgerAccount | None:
+        """The account, or None."""
         return await self._session.get(LedgerAccount, account_id)
 
     async def account_of(self, owner: str, currency: str, kind: str) -> LedgerAccount | None:
+        """The account of (owner, currency, kind), or None."""
         query = select(LedgerAccount).where(LedgerAccount.owner == owner,
                                             LedgerAccount.currency == currency,
                                             LedgerAccount.kind == kind)
         return (await self._session.scalars(query)).one_or_none()
 
     async def accounts_of(self, owner: str) -> Sequence[LedgerAccount]:
+        """Every account of the owner, by id."""
         query = (select(LedgerAccount).where(LedgerAccount.owner == owner)
                  .order_by(LedgerAccount.id))
         return (await self._session.scalars(query)).all()
@@ -62,11 +74,13 @@ class AccountRepository:
         return (await self._session.scalars(query)).all()
 
     async def posting(self, posting_id: str) -> Posting | None:
+        """The posting recorded under this id, read afresh, or None."""
         query = (select(Posting).where(Posting.posting_id == posting_id)
                  .execution_options(populate_existing=True))
         return (await self._session.scalars(query)).one_or_none()
 
     async def transfers_of(self, posting_id: str) -> Sequence[LedgerTransfer]:
+        """The transfers of one posting, in order."""
         query = (select(LedgerTransfer).where(LedgerTransfer.posting_id == posting_id)
                  .order_by(LedgerTransfer.position))
         return (await self._session.scalars(query)).all()
@@ -88,6 +102,37 @@ class AccountRepository:
             rows.extend((await self._session.scalars(query)).all())
         rows.sort(key=lambda row: row.id, reverse=True)
         return rows[:limit]
+
+    async def withdrawal(self, withdrawal_id: str) -> Withdrawal | None:
+        """The withdrawal, unlocked, or None."""
+        return await self._session.get(Withdrawal, withdrawal_id)
+
+    async def lock_withdrawal(self, withdrawal_id: str) -> Withdrawal | None:
+        """The withdrawal locked FOR UPDATE (before any account: the one lock order), or None."""
+        query = (select(Withdrawal).where(Withdrawal.withdrawal_id == withdrawal_id)
+                 .with_for_update().execution_options(populate_existing=True))
+        return (await self._session.scalars(query)).one_or_none()
+
+    async def move_withdrawal(self, withdrawal: Withdrawal, from_state: str, to_state: str
+                              ) -> bool:
+        """Moves the state only if it still is ``from_state``; True when it moved."""
+        now = utc_now()
+        result = await self._session.execute(
+            update(Withdrawal)
+            .where(Withdrawal.withdrawal_id == withdrawal.withdrawal_id,
+                   Withdrawal.state == from_state)
+            .values(state=to_state, updated_at=now)
+            .execution_options(synchronize_session=False))
+        moved = getattr(result, "rowcount", 0) == 1
+        if moved:
+            withdrawal.state, withdrawal.updated_at = to_state, now
+        return moved
+
+    async def steps_of(self, withdrawal_id: str) -> Sequence[WithdrawalStep]:
+        """A withdrawal's audited steps, oldest first."""
+        query = (select(WithdrawalStep).where(WithdrawalStep.withdrawal_id == withdrawal_id)
+                 .order_by(WithdrawalStep.id))
+        return (await self._session.scalars(query)).all()
 
     async def balance_folds(self) -> list[BalanceFold]:
         """Every account's stored balance and the credits minus debits of its transfers.

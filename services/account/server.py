@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from paymesh.account.v1 import account_pb2, account_pb2_grpc
+from paymesh.services.account.controls import AccountControls
 from paymesh.services.account.service import AccountService
 from paymesh.services.account.servicer import AccountServicer
+from paymesh.services.account.withdrawals import WithdrawalService
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.db import open_engine, sessions
 from paymesh.services.common.grpcserver import RunningServer, build_server, run_service, start
@@ -19,8 +21,11 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     """
     engine = open_engine(config.db_urls["account"])
     server, health = build_server([SERVICE_NAME])
-    account_pb2_grpc.add_AccountServiceServicer_to_server(
-        AccountServicer(AccountService(sessions(engine)), config.admin_token), server)
+    factory = sessions(engine)
+    ledger = AccountService(factory)
+    servicer = AccountServicer(ledger, AccountControls(ledger, factory),
+                               WithdrawalService(ledger, factory), config.admin_token)
+    account_pb2_grpc.add_AccountServiceServicer_to_server(servicer, server)
     return await start(server, health, address, [SERVICE_NAME], cleanups=[engine.dispose])
 
 

@@ -28,6 +28,7 @@ from paymesh.services.account.models import (
 from paymesh.services.account.posting import (
     AccountKind,
     AccountState,
+    AccountStatus,
     PostingRefused,
     TransferSpec,
     account_ids,
@@ -40,6 +41,15 @@ from paymesh.services.account.posting import (
     validate_transfers,
 )
 from paymesh.services.account.repository import AccountRepository
+from paymesh.services.account.results import (
+    CurrencyTotal,
+    Discrepancy,
+    Entry,
+    EntryPage,
+    InvariantReport,
+    OpenedAccount,
+    PostingResult,
+)
 from paymesh.services.common.db import run_transaction, utc_now
 from paymesh.services.common.errors import AlreadyExists, InvalidArgument, NotFound
 
@@ -47,64 +57,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 _KEY_CLASH_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class OpenedAccount:
-    account: LedgerAccount
-    created: bool
-
-
-@dataclass(frozen=True)
-class PostingResult:
-    """The transfers a posting recorded, and whether this call only replayed it."""
-
-    transfers: list[LedgerTransfer]
-    replayed: bool
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One account's side of a transfer: signed amount, balance after, the other account."""
-
-    transfer: LedgerTransfer
-    amount: int
-    balance_after: int
-    counterparty_account_id: int
-
-
-@dataclass(frozen=True)
-class EntryPage:
-    entries: list[Entry]
-    next_token: str
-    has_more: bool
-
-
-@dataclass(frozen=True)
-class CurrencyTotal:
-    currency: str
-    total: int
-    account_count: int
-
-
-@dataclass(frozen=True)
-class Discrepancy:
-    account_id: int
-    stored_balance: int
-    transfers_balance: int
-    disallowed_negative: bool
-
-
-@dataclass(frozen=True)
-class InvariantReport:
-    """The audit of the whole ledger; ``sound`` when every total is 0 and nothing disagrees."""
-
-    totals: list[CurrencyTotal]
-    discrepancies: list[Discrepancy]
-
-    @property
-    def sound(self) -> bool:
-        return not self.discrepancies and all(t.total == 0 for t in self.totals)
 
 
 @dataclass(frozen=True)
@@ -132,12 +84,13 @@ class AccountService:
                 now = utc_now()
                 account = LedgerAccount(owner=owner, currency=currency, kind=kind.value,
                                         may_go_negative=may_go_negative(kind), balance=0,
+                                        status=AccountStatus.ACTIVE.value,
                                         created_at=now, updated_at=now)
                 repo.add(account)
                 await repo.flush()
                 return OpenedAccount(account, True)
 
-        return await _retry_key_clash(work)  # a concurrent open of the same key wins the race
+        return await retry_key_clash(work)  # a concurrent open of the same key wins the race
 
     async def post(self, posting_id: str, transfers: Sequence[TransferSpec]) -> PostingResult:
         """Records the transfers all or none, once per posting id; see ``AccountService`` docs.
@@ -155,7 +108,23 @@ class AccountService:
                 return await self._post_in(AccountRepository(session), posting_id, transfers,
                                            digest)
 
-        outcome = await _retry_key_clash(work)
+        outcome = await retry_key_clash(work)
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        assert outcome.result is not None
+        return outcome.result
+
+    async def post_within(self, repo: AccountRepository, posting_id: str,
+                          transfers: Sequence[TransferSpec]) -> PostingResult:
+        """Posts inside the caller's transaction, for a step that records its own state.
+
+        A refusal is raised, so the caller's transaction rolls back and nothing is recorded,
+        not even the refusal: the caller's own row (a withdrawal step) is what makes the step
+        happen once, so a refused step may be tried again once the ledger allows it.
+        """
+        posting_id = parse_posting_id(posting_id)
+        validate_transfers(transfers)
+        outcome = await self._post_in(repo, posting_id, transfers, fingerprint(transfers))
         if outcome.refusal is not None:
             raise outcome.refusal
         assert outcome.result is not None
@@ -171,7 +140,8 @@ class AccountService:
         earlier = await repo.posting(posting_id)
         if earlier is not None:
             return await _replay(repo, earlier, digest)
-        states = {a.id: AccountState(a.id, a.currency, a.balance, a.may_go_negative)
+        states = {a.id: AccountState(a.id, a.currency, a.balance, a.may_go_negative,
+                                     AccountStatus(a.status))
                   for a in locked}
         now = utc_now()
         try:
@@ -254,7 +224,7 @@ async def _replay(repo: AccountRepository, earlier: Posting, digest: str) -> _Ou
                                          replayed=True))
 
 
-async def _retry_key_clash(work: Callable[[], Awaitable[T]]) -> T:
+async def retry_key_clash(work: Callable[[], Awaitable[T]]) -> T:
     """Runs one whole transaction, retried on deadlock; after a unique-key clash (a concurrent
     call with the same key committed first) it runs again and finds that call's row."""
     for attempt in range(1, _KEY_CLASH_ATTEMPTS + 1):
@@ -294,3 +264,7 @@ def decode_cursor(token: str) -> int:
     if not isinstance(before, int) or isinstance(before, bool) or before < 1:
         raise InvalidArgument("page.page_token", "page_token is not a valid cursor")
     return before
+
+
+__all__ = ["AccountService", "CurrencyTotal", "Discrepancy", "Entry", "EntryPage",
+           "InvariantReport", "OpenedAccount", "PostingResult", "retry_key_clash"]

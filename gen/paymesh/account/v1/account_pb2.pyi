@@ -12,6 +12,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AccountStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_STATUS_UNSPECIFIED: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_ACTIVE: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_STOP_IN: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_STOP_OUT: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_FROZEN: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_CANCELLED: _ClassVar[AccountStatus]
+
+class WithdrawalState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WITHDRAWAL_STATE_UNSPECIFIED: _ClassVar[WithdrawalState]
+    WITHDRAWAL_STATE_REQUESTED: _ClassVar[WithdrawalState]
+    WITHDRAWAL_STATE_APPROVED: _ClassVar[WithdrawalState]
+    WITHDRAWAL_STATE_REJECTED: _ClassVar[WithdrawalState]
+    WITHDRAWAL_STATE_PAID: _ClassVar[WithdrawalState]
+    WITHDRAWAL_STATE_FAILED: _ClassVar[WithdrawalState]
+
 class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACCOUNT_KIND_UNSPECIFIED: _ClassVar[AccountKind]
@@ -22,6 +40,18 @@ class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_KIND_CHANNEL_CLEARING: _ClassVar[AccountKind]
     ACCOUNT_KIND_FEE_INCOME: _ClassVar[AccountKind]
     ACCOUNT_KIND_SETTLEMENT_PAYABLE: _ClassVar[AccountKind]
+ACCOUNT_STATUS_UNSPECIFIED: AccountStatus
+ACCOUNT_STATUS_ACTIVE: AccountStatus
+ACCOUNT_STATUS_STOP_IN: AccountStatus
+ACCOUNT_STATUS_STOP_OUT: AccountStatus
+ACCOUNT_STATUS_FROZEN: AccountStatus
+ACCOUNT_STATUS_CANCELLED: AccountStatus
+WITHDRAWAL_STATE_UNSPECIFIED: WithdrawalState
+WITHDRAWAL_STATE_REQUESTED: WithdrawalState
+WITHDRAWAL_STATE_APPROVED: WithdrawalState
+WITHDRAWAL_STATE_REJECTED: WithdrawalState
+WITHDRAWAL_STATE_PAID: WithdrawalState
+WITHDRAWAL_STATE_FAILED: WithdrawalState
 ACCOUNT_KIND_UNSPECIFIED: AccountKind
 ACCOUNT_KIND_PENDING: AccountKind
 ACCOUNT_KIND_AVAILABLE: AccountKind
@@ -32,7 +62,7 @@ ACCOUNT_KIND_FEE_INCOME: AccountKind
 ACCOUNT_KIND_SETTLEMENT_PAYABLE: AccountKind
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "owner", "currency", "kind", "may_go_negative", "balance", "create_time")
+    __slots__ = ("account_id", "owner", "currency", "kind", "may_go_negative", "balance", "create_time", "status")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +70,7 @@ class Account(_message.Message):
     MAY_GO_NEGATIVE_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     account_id: int
     owner: str
     currency: str
@@ -47,7 +78,8 @@ class Account(_message.Message):
     may_go_negative: bool
     balance: int
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, account_id: _Optional[int] = ..., owner: _Optional[str] = ..., currency: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., may_go_negative: _Optional[bool] = ..., balance: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    status: AccountStatus
+    def __init__(self, account_id: _Optional[int] = ..., owner: _Optional[str] = ..., currency: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., may_go_negative: _Optional[bool] = ..., balance: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[AccountStatus, str]] = ...) -> None: ...
 
 class OpenAccountRequest(_message.Message):
     __slots__ = ("owner", "currency", "kind")
@@ -196,3 +228,225 @@ class CheckInvariantsResponse(_message.Message):
     discrepancies: _containers.RepeatedCompositeFieldContainer[AccountDiscrepancy]
     sound: bool
     def __init__(self, totals: _Optional[_Iterable[_Union[CurrencyTotal, _Mapping]]] = ..., discrepancies: _Optional[_Iterable[_Union[AccountDiscrepancy, _Mapping]]] = ..., sound: _Optional[bool] = ...) -> None: ...
+
+class SetAccountStatusRequest(_message.Message):
+    __slots__ = ("account_id", "status", "operator", "note")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    account_id: int
+    status: AccountStatus
+    operator: str
+    note: str
+    def __init__(self, account_id: _Optional[int] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class SetAccountStatusResponse(_message.Message):
+    __slots__ = ("account", "changed")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    account: Account
+    changed: bool
+    def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ..., changed: _Optional[bool] = ...) -> None: ...
+
+class FreezeAmountRequest(_message.Message):
+    __slots__ = ("freeze_id", "owner", "currency", "amount", "operator", "note")
+    FREEZE_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    freeze_id: str
+    owner: str
+    currency: str
+    amount: int
+    operator: str
+    note: str
+    def __init__(self, freeze_id: _Optional[str] = ..., owner: _Optional[str] = ..., currency: _Optional[str] = ..., amount: _Optional[int] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class FreezeAmountResponse(_message.Message):
+    __slots__ = ("transfer", "replayed")
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    transfer: Transfer
+    replayed: bool
+    def __init__(self, transfer: _Optional[_Union[Transfer, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class UnfreezeAmountRequest(_message.Message):
+    __slots__ = ("unfreeze_id", "owner", "currency", "amount", "operator", "note")
+    UNFREEZE_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    unfreeze_id: str
+    owner: str
+    currency: str
+    amount: int
+    operator: str
+    note: str
+    def __init__(self, unfreeze_id: _Optional[str] = ..., owner: _Optional[str] = ..., currency: _Optional[str] = ..., amount: _Optional[int] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class UnfreezeAmountResponse(_message.Message):
+    __slots__ = ("transfer", "replayed")
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    transfer: Transfer
+    replayed: bool
+    def __init__(self, transfer: _Optional[_Union[Transfer, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class WithdrawalStep(_message.Message):
+    __slots__ = ("state", "operator", "note", "posting_id", "create_time")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    POSTING_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    state: WithdrawalState
+    operator: str
+    note: str
+    posting_id: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, state: _Optional[_Union[WithdrawalState, str]] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ..., posting_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Withdrawal(_message.Message):
+    __slots__ = ("withdrawal_id", "owner", "currency", "amount", "state", "steps", "create_time", "update_time")
+    WITHDRAWAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    withdrawal_id: str
+    owner: str
+    currency: str
+    amount: int
+    state: WithdrawalState
+    steps: _containers.RepeatedCompositeFieldContainer[WithdrawalStep]
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, withdrawal_id: _Optional[str] = ..., owner: _Optional[str] = ..., currency: _Optional[str] = ..., amount: _Optional[int] = ..., state: _Optional[_Union[WithdrawalState, str]] = ..., steps: _Optional[_Iterable[_Union[WithdrawalStep, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RequestWithdrawalRequest(_message.Message):
+    __slots__ = ("withdrawal_id", "owner", "currency", "amount", "operator", "note")
+    WITHDRAWAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    withdrawal_id: str
+    owner: str
+    currency: str
+    amount: int
+    operator: str
+    note: str
+    def __init__(self, withdrawal_id: _Optional[str] = ..., owner: _Optional[str] = ..., currency: _Optional[str] = ..., amount: _Optional[int] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class RequestWithdrawalResponse(_message.Message):
+    __slots__ = ("withdrawal", "replayed")
+    WITHDRAWAL_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    withdrawal: Withdrawal
+    replayed: bool
+    def __init__(self, withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class ApproveWithdrawalRequest(_message.Message):
+    __slots__ = ("withdrawal_id", "operator", "note")
+    WITHDRAWAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    withdrawal_id: str
+    operator: str
+    note: str
+    def __init__(self, withdrawal_id: _Optional[str] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ApproveWithdrawalResponse(_message.Message):
+    __slots__ = ("withdrawal", "replayed")
+    WITHDRAWAL_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    withdrawal: Withdrawal
+    replayed: bool
+    def __init__(self, withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class RejectWithdrawalRequest(_message.Message):
+    __slots__ = ("withdrawal_id", "operator", "note")
+    WITHDRAWAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    withdrawal_id: str
+    operator: str
+    note: str
+    def __init__(self, withdrawal_id: _Optional[str] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class RejectWithdrawalResponse(_message.Message):
+    __slots__ = ("withdrawal", "replayed")
+    WITHDRAWAL_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    withdrawal: Withdrawal
+    replayed: bool
+    def __init__(self, withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class MarkWithdrawalPaidRequest(_message.Message):
+    __slots__ = ("withdrawal_id", "operator", "note")
+    WITHDRAWAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    withdrawal_id: str
+    operator: str
+    note: str
+    def __init__(self, withdrawal_id: _Optional[str] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class MarkWithdrawalPaidResponse(_message.Message):
+    __slots__ = ("withdrawal", "replayed")
+    WITHDRAWAL_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    withdrawal: Withdrawal
+    replayed: bool
+    def __init__(self, withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class MarkWithdrawalFailedRequest(_message.Message):
+    __slots__ = ("withdrawal_id", "operator", "note")
+    WITHDRAWAL_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    withdrawal_id: str
+    operator: str
+    note: str
+    def __init__(self, withdrawal_id: _Optional[str] = ..., operator: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class MarkWithdrawalFailedResponse(_message.Message):
+    __slots__ = ("withdrawal", "replayed")
+    WITHDRAWAL_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    withdrawal: Withdrawal
+    replayed: bool
+    def __init__(self, withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class AdjustRequest(_message.Message):
+    __slots__ = ("adjustment_id", "debit_account_id", "credit_account_id", "amount", "reason", "operator")
+    ADJUSTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    DEBIT_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    adjustment_id: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    reason: str
+    operator: str
+    def __init__(self, adjustment_id: _Optional[str] = ..., debit_account_id: _Optional[int] = ..., credit_account_id: _Optional[int] = ..., amount: _Optional[int] = ..., reason: _Optional[str] = ..., operator: _Optional[str] = ...) -> None: ...
+
+class AdjustResponse(_message.Message):
+    __slots__ = ("transfer", "replayed")
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    transfer: Transfer
+    replayed: bool
+    def __init__(self, transfer: _Optional[_Union[Transfer, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...

@@ -36,8 +36,10 @@ class AccountServiceStub:
 
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
-    POSTING_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount and Post are
-    refused, edge reads need the admin bearer token.
+    POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
+    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
+    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
+    admin bearer token.
     """
 
     def __init__(self, channel):
@@ -71,6 +73,51 @@ class AccountServiceStub:
                 request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.CheckInvariantsRequest.SerializeToString,
                 response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.CheckInvariantsResponse.FromString,
                 _registered_method=True)
+        self.SetAccountStatus = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/SetAccountStatus',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetAccountStatusRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetAccountStatusResponse.FromString,
+                _registered_method=True)
+        self.FreezeAmount = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/FreezeAmount',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.FreezeAmountRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.FreezeAmountResponse.FromString,
+                _registered_method=True)
+        self.UnfreezeAmount = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/UnfreezeAmount',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.UnfreezeAmountRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.UnfreezeAmountResponse.FromString,
+                _registered_method=True)
+        self.RequestWithdrawal = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/RequestWithdrawal',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.RequestWithdrawalRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.RequestWithdrawalResponse.FromString,
+                _registered_method=True)
+        self.ApproveWithdrawal = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/ApproveWithdrawal',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.ApproveWithdrawalRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.ApproveWithdrawalResponse.FromString,
+                _registered_method=True)
+        self.RejectWithdrawal = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/RejectWithdrawal',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.RejectWithdrawalRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.RejectWithdrawalResponse.FromString,
+                _registered_method=True)
+        self.MarkWithdrawalPaid = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/MarkWithdrawalPaid',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalPaidRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalPaidResponse.FromString,
+                _registered_method=True)
+        self.MarkWithdrawalFailed = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/MarkWithdrawalFailed',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalFailedRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalFailedResponse.FromString,
+                _registered_method=True)
+        self.Adjust = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/Adjust',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -84,8 +131,10 @@ class AccountServiceServicer:
 
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
-    POSTING_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount and Post are
-    refused, edge reads need the admin bearer token.
+    POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
+    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
+    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
+    admin bearer token.
     """
 
     def OpenAccount(self, request, context):
@@ -126,6 +175,73 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetAccountStatus(self, request, context):
+        """Operator: sets an account's freeze mode (§2.2). CANCELLED is final. Every change is audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FreezeAmount(self, request, context):
+        """Operator: holds an amount of a merchant's available balance, posting AVAILABLE → FROZEN
+        (code FREEZE), idempotent on freeze_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnfreezeAmount(self, request, context):
+        """Operator: releases a held amount, posting FROZEN → AVAILABLE (code UNFREEZE), idempotent on
+        unfreeze_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestWithdrawal(self, request, context):
+        """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
+        Idempotent on withdrawal_id; a refused request records nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveWithdrawal(self, request, context):
+        """Operator: REQUESTED → APPROVED; moves no money.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectWithdrawal(self, request, context):
+        """Operator: REQUESTED → REJECTED; posts FROZEN → AVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkWithdrawalPaid(self, request, context):
+        """Payout result: APPROVED → PAID; posts FROZEN → the platform's SETTLEMENT_PAYABLE account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkWithdrawalFailed(self, request, context):
+        """Payout result: APPROVED → FAILED; posts FROZEN → AVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Adjust(self, request, context):
+        """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
+        and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -154,6 +270,51 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.CheckInvariantsRequest.FromString,
                     response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.CheckInvariantsResponse.SerializeToString,
             ),
+            'SetAccountStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAccountStatus,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetAccountStatusRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetAccountStatusResponse.SerializeToString,
+            ),
+            'FreezeAmount': grpc.unary_unary_rpc_method_handler(
+                    servicer.FreezeAmount,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.FreezeAmountRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.FreezeAmountResponse.SerializeToString,
+            ),
+            'UnfreezeAmount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnfreezeAmount,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.UnfreezeAmountRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.UnfreezeAmountResponse.SerializeToString,
+            ),
+            'RequestWithdrawal': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestWithdrawal,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.RequestWithdrawalRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.RequestWithdrawalResponse.SerializeToString,
+            ),
+            'ApproveWithdrawal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveWithdrawal,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.ApproveWithdrawalRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.ApproveWithdrawalResponse.SerializeToString,
+            ),
+            'RejectWithdrawal': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectWithdrawal,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.RejectWithdrawalRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.RejectWithdrawalResponse.SerializeToString,
+            ),
+            'MarkWithdrawalPaid': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkWithdrawalPaid,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalPaidRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalPaidResponse.SerializeToString,
+            ),
+            'MarkWithdrawalFailed': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkWithdrawalFailed,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalFailedRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalFailedResponse.SerializeToString,
+            ),
+            'Adjust': grpc.unary_unary_rpc_method_handler(
+                    servicer.Adjust,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'paymesh.account.v1.AccountService', rpc_method_handlers)
@@ -173,8 +334,10 @@ class AccountService:
 
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
-    POSTING_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount and Post are
-    refused, edge reads need the admin bearer token.
+    POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
+    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
+    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
+    admin bearer token.
     """
 
     @staticmethod
@@ -302,6 +465,249 @@ class AccountService:
             '/paymesh.account.v1.AccountService/CheckInvariants',
             paymesh_dot_account_dot_v1_dot_account__pb2.CheckInvariantsRequest.SerializeToString,
             paymesh_dot_account_dot_v1_dot_account__pb2.CheckInvariantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAccountStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/SetAccountStatus',
+            paymesh_dot_account_dot_v1_dot_account__pb2.SetAccountStatusRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.SetAccountStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FreezeAmount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/FreezeAmount',
+            paymesh_dot_account_dot_v1_dot_account__pb2.FreezeAmountRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.FreezeAmountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnfreezeAmount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/UnfreezeAmount',
+            paymesh_dot_account_dot_v1_dot_account__pb2.UnfreezeAmountRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.UnfreezeAmountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestWithdrawal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/RequestWithdrawal',
+            paymesh_dot_account_dot_v1_dot_account__pb2.RequestWithdrawalRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.RequestWithdrawalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveWithdrawal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/ApproveWithdrawal',
+            paymesh_dot_account_dot_v1_dot_account__pb2.ApproveWithdrawalRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.ApproveWithdrawalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectWithdrawal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/RejectWithdrawal',
+            paymesh_dot_account_dot_v1_dot_account__pb2.RejectWithdrawalRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.RejectWithdrawalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkWithdrawalPaid(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/MarkWithdrawalPaid',
+            paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalPaidRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalPaidResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkWithdrawalFailed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/MarkWithdrawalFailed',
+            paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalFailedRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.MarkWithdrawalFailedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Adjust(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/Adjust',
+            paymesh_dot_account_dot_v1_dot_account__pb2.AdjustRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.AdjustResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,8 +37,10 @@ class AccountServiceStub:
 
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
-    POSTING_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount and Post are
-    refused, edge reads need the admin bearer token.
+    POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
+    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
+    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
+    admin bearer token.
     """
 
     @_typing.overload
@@ -60,6 +62,32 @@ class AccountServiceStub:
     """Audits the whole ledger: totals per currency, and accounts whose stored balance disagrees
     with their transfers or is negative without being allowed to.
     """
+    SetAccountStatus: _grpc.UnaryUnaryMultiCallable[_account_pb2.SetAccountStatusRequest, _account_pb2.SetAccountStatusResponse]
+    """Operator: sets an account's freeze mode (§2.2). CANCELLED is final. Every change is audited."""
+    FreezeAmount: _grpc.UnaryUnaryMultiCallable[_account_pb2.FreezeAmountRequest, _account_pb2.FreezeAmountResponse]
+    """Operator: holds an amount of a merchant's available balance, posting AVAILABLE → FROZEN
+    (code FREEZE), idempotent on freeze_id.
+    """
+    UnfreezeAmount: _grpc.UnaryUnaryMultiCallable[_account_pb2.UnfreezeAmountRequest, _account_pb2.UnfreezeAmountResponse]
+    """Operator: releases a held amount, posting FROZEN → AVAILABLE (code UNFREEZE), idempotent on
+    unfreeze_id.
+    """
+    RequestWithdrawal: _grpc.UnaryUnaryMultiCallable[_account_pb2.RequestWithdrawalRequest, _account_pb2.RequestWithdrawalResponse]
+    """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
+    Idempotent on withdrawal_id; a refused request records nothing.
+    """
+    ApproveWithdrawal: _grpc.UnaryUnaryMultiCallable[_account_pb2.ApproveWithdrawalRequest, _account_pb2.ApproveWithdrawalResponse]
+    """Operator: REQUESTED → APPROVED; moves no money."""
+    RejectWithdrawal: _grpc.UnaryUnaryMultiCallable[_account_pb2.RejectWithdrawalRequest, _account_pb2.RejectWithdrawalResponse]
+    """Operator: REQUESTED → REJECTED; posts FROZEN → AVAILABLE."""
+    MarkWithdrawalPaid: _grpc.UnaryUnaryMultiCallable[_account_pb2.MarkWithdrawalPaidRequest, _account_pb2.MarkWithdrawalPaidResponse]
+    """Payout result: APPROVED → PAID; posts FROZEN → the platform's SETTLEMENT_PAYABLE account."""
+    MarkWithdrawalFailed: _grpc.UnaryUnaryMultiCallable[_account_pb2.MarkWithdrawalFailedRequest, _account_pb2.MarkWithdrawalFailedResponse]
+    """Payout result: APPROVED → FAILED; posts FROZEN → AVAILABLE."""
+    Adjust: _grpc.UnaryUnaryMultiCallable[_account_pb2.AdjustRequest, _account_pb2.AdjustResponse]
+    """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
+    and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
+    """
 
 @_typing.type_check_only
 class AccountServiceAsyncStub(AccountServiceStub):
@@ -73,8 +101,10 @@ class AccountServiceAsyncStub(AccountServiceStub):
 
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
-    POSTING_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount and Post are
-    refused, edge reads need the admin bearer token.
+    POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
+    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
+    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
+    admin bearer token.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -93,6 +123,32 @@ class AccountServiceAsyncStub(AccountServiceStub):
     """Audits the whole ledger: totals per currency, and accounts whose stored balance disagrees
     with their transfers or is negative without being allowed to.
     """
+    SetAccountStatus: _aio.UnaryUnaryMultiCallable[_account_pb2.SetAccountStatusRequest, _account_pb2.SetAccountStatusResponse]  # type: ignore[assignment]
+    """Operator: sets an account's freeze mode (§2.2). CANCELLED is final. Every change is audited."""
+    FreezeAmount: _aio.UnaryUnaryMultiCallable[_account_pb2.FreezeAmountRequest, _account_pb2.FreezeAmountResponse]  # type: ignore[assignment]
+    """Operator: holds an amount of a merchant's available balance, posting AVAILABLE → FROZEN
+    (code FREEZE), idempotent on freeze_id.
+    """
+    UnfreezeAmount: _aio.UnaryUnaryMultiCallable[_account_pb2.UnfreezeAmountRequest, _account_pb2.UnfreezeAmountResponse]  # type: ignore[assignment]
+    """Operator: releases a held amount, posting FROZEN → AVAILABLE (code UNFREEZE), idempotent on
+    unfreeze_id.
+    """
+    RequestWithdrawal: _aio.UnaryUnaryMultiCallable[_account_pb2.RequestWithdrawalRequest, _account_pb2.RequestWithdrawalResponse]  # type: ignore[assignment]
+    """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
+    Idempotent on withdrawal_id; a refused request records nothing.
+    """
+    ApproveWithdrawal: _aio.UnaryUnaryMultiCallable[_account_pb2.ApproveWithdrawalRequest, _account_pb2.ApproveWithdrawalResponse]  # type: ignore[assignment]
+    """Operator: REQUESTED → APPROVED; moves no money."""
+    RejectWithdrawal: _aio.UnaryUnaryMultiCallable[_account_pb2.RejectWithdrawalRequest, _account_pb2.RejectWithdrawalResponse]  # type: ignore[assignment]
+    """Operator: REQUESTED → REJECTED; posts FROZEN → AVAILABLE."""
+    MarkWithdrawalPaid: _aio.UnaryUnaryMultiCallable[_account_pb2.MarkWithdrawalPaidRequest, _account_pb2.MarkWithdrawalPaidResponse]  # type: ignore[assignment]
+    """Payout result: APPROVED → PAID; posts FROZEN → the platform's SETTLEMENT_PAYABLE account."""
+    MarkWithdrawalFailed: _aio.UnaryUnaryMultiCallable[_account_pb2.MarkWithdrawalFailedRequest, _account_pb2.MarkWithdrawalFailedResponse]  # type: ignore[assignment]
+    """Payout result: APPROVED → FAILED; posts FROZEN → AVAILABLE."""
+    Adjust: _aio.UnaryUnaryMultiCallable[_account_pb2.AdjustRequest, _account_pb2.AdjustResponse]  # type: ignore[assignment]
+    """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
+    and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
+    """
 
 class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     """Accounts and the double-entry ledger: a journal of immutable transfers, each debiting one
@@ -105,8 +161,10 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
-    POSTING_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount and Post are
-    refused, edge reads need the admin bearer token.
+    POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
+    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
+    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
+    admin bearer token.
     """
 
     @_abc_1.abstractmethod
@@ -152,6 +210,86 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_account_pb2.CheckInvariantsResponse, _abc.Awaitable[_account_pb2.CheckInvariantsResponse]]:
         """Audits the whole ledger: totals per currency, and accounts whose stored balance disagrees
         with their transfers or is negative without being allowed to.
+        """
+
+    @_abc_1.abstractmethod
+    def SetAccountStatus(
+        self,
+        request: _account_pb2.SetAccountStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.SetAccountStatusResponse, _abc.Awaitable[_account_pb2.SetAccountStatusResponse]]:
+        """Operator: sets an account's freeze mode (§2.2). CANCELLED is final. Every change is audited."""
+
+    @_abc_1.abstractmethod
+    def FreezeAmount(
+        self,
+        request: _account_pb2.FreezeAmountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.FreezeAmountResponse, _abc.Awaitable[_account_pb2.FreezeAmountResponse]]:
+        """Operator: holds an amount of a merchant's available balance, posting AVAILABLE → FROZEN
+        (code FREEZE), idempotent on freeze_id.
+        """
+
+    @_abc_1.abstractmethod
+    def UnfreezeAmount(
+        self,
+        request: _account_pb2.UnfreezeAmountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.UnfreezeAmountResponse, _abc.Awaitable[_account_pb2.UnfreezeAmountResponse]]:
+        """Operator: releases a held amount, posting FROZEN → AVAILABLE (code UNFREEZE), idempotent on
+        unfreeze_id.
+        """
+
+    @_abc_1.abstractmethod
+    def RequestWithdrawal(
+        self,
+        request: _account_pb2.RequestWithdrawalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.RequestWithdrawalResponse, _abc.Awaitable[_account_pb2.RequestWithdrawalResponse]]:
+        """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
+        Idempotent on withdrawal_id; a refused request records nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def ApproveWithdrawal(
+        self,
+        request: _account_pb2.ApproveWithdrawalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.ApproveWithdrawalResponse, _abc.Awaitable[_account_pb2.ApproveWithdrawalResponse]]:
+        """Operator: REQUESTED → APPROVED; moves no money."""
+
+    @_abc_1.abstractmethod
+    def RejectWithdrawal(
+        self,
+        request: _account_pb2.RejectWithdrawalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.RejectWithdrawalResponse, _abc.Awaitable[_account_pb2.RejectWithdrawalResponse]]:
+        """Operator: REQUESTED → REJECTED; posts FROZEN → AVAILABLE."""
+
+    @_abc_1.abstractmethod
+    def MarkWithdrawalPaid(
+        self,
+        request: _account_pb2.MarkWithdrawalPaidRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.MarkWithdrawalPaidResponse, _abc.Awaitable[_account_pb2.MarkWithdrawalPaidResponse]]:
+        """Payout result: APPROVED → PAID; posts FROZEN → the platform's SETTLEMENT_PAYABLE account."""
+
+    @_abc_1.abstractmethod
+    def MarkWithdrawalFailed(
+        self,
+        request: _account_pb2.MarkWithdrawalFailedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.MarkWithdrawalFailedResponse, _abc.Awaitable[_account_pb2.MarkWithdrawalFailedResponse]]:
+        """Payout result: APPROVED → FAILED; posts FROZEN → AVAILABLE."""
+
+    @_abc_1.abstractmethod
+    def Adjust(
+        self,
+        request: _account_pb2.AdjustRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.AdjustResponse, _abc.Awaitable[_account_pb2.AdjustResponse]]:
+        """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
+        and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
         """
 
 def add_AccountServiceServicer_to_server(servicer: AccountServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
