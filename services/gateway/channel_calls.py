@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -72,44 +73,41 @@ class ChannelCalls:
 
     async def close(self, if_code: str, params_json: str, pay_order_id: str,
                     channel_order_no: str = "") -> ChannelAnswer:
-        try:
-            answer = await self._stub.ClosePayment(channel_pb2.ClosePaymentRequest(
-                if_code=if_code, channel_params_json=params_json, pay_order_id=pay_order_id,
-                channel_order_no=channel_order_no),
-                timeout=PAY_DEADLINE_SECONDS)
-        except grpc.aio.AioRpcError as error:
-            return _failed_call(error)
-        return ChannelAnswer(answer.channel_state, err_code=answer.err_code,
-                             err_msg=answer.err_msg)
+        return await self._about_payment(self._stub.ClosePayment,
+                                         channel_pb2.ClosePaymentRequest, if_code, params_json,
+                                         pay_order_id, channel_order_no)
 
     async def query(self, if_code: str, params_json: str, pay_order_id: str,
                     channel_order_no: str = "") -> ChannelAnswer:
         """The payment's state at the channel; UNKNOWN when the channel could not be asked."""
-        try:
-            answer = await self._stub.QueryPayment(channel_pb2.QueryPaymentRequest(
-                if_code=if_code, channel_params_json=params_json, pay_order_id=pay_order_id,
-                channel_order_no=channel_order_no),
-                timeout=PAY_DEADLINE_SECONDS)
-        except grpc.aio.AioRpcError as error:
-            failed = _failed_call(error)
-            # A query that cannot be made says nothing about the payment.
-            return ChannelAnswer(S.CHANNEL_STATE_UNKNOWN, err_code=failed.err_code,
-                                 err_msg=failed.err_msg)
-        return ChannelAnswer(answer.channel_state, answer.channel_order_no,
-                             err_code=answer.err_code, err_msg=answer.err_msg)
+        return await self._about_payment(self._stub.QueryPayment,
+                                         channel_pb2.QueryPaymentRequest, if_code, params_json,
+                                         pay_order_id, channel_order_no, is_query=True)
 
     async def cancel(self, if_code: str, params_json: str, pay_order_id: str,
                      channel_order_no: str = "") -> ChannelAnswer:
         """Reverses a barcode payment (撤销); CONFIRM_SUCCESS once the payer owes nothing."""
+        return await self._about_payment(self._stub.CancelPayment,
+                                         channel_pb2.CancelPaymentRequest, if_code, params_json,
+                                         pay_order_id, channel_order_no)
+
+    @staticmethod
+    async def _about_payment(call: Any, request_type: Any, if_code: str, params_json: str,
+                             pay_order_id: str, channel_order_no: str, *,
+                             is_query: bool = False) -> ChannelAnswer:
+        """One call about an existing payment (close, query, cancel), its answer mapped."""
+        request = request_type(if_code=if_code, channel_params_json=params_json,
+                               pay_order_id=pay_order_id, channel_order_no=channel_order_no)
         try:
-            answer = await self._stub.CancelPayment(channel_pb2.CancelPaymentRequest(
-                if_code=if_code, channel_params_json=params_json, pay_order_id=pay_order_id,
-                channel_order_no=channel_order_no),
-                timeout=PAY_DEADLINE_SECONDS)
+            answer = await call(request, timeout=PAY_DEADLINE_SECONDS)
         except grpc.aio.AioRpcError as error:
-            return _failed_call(error)
-        return ChannelAnswer(answer.channel_state, err_code=answer.err_code,
-                             err_msg=answer.err_msg)
+            failed = _failed_call(error)
+            if is_query:  # a query that cannot be made says nothing about the payment
+                return ChannelAnswer(S.CHANNEL_STATE_UNKNOWN, err_code=failed.err_code,
+                                     err_msg=failed.err_msg)
+            return failed
+        return ChannelAnswer(answer.channel_state, getattr(answer, "channel_order_no", ""),
+                             err_code=answer.err_code, err_msg=answer.err_msg)
 
     async def refund(self, request: channel_pb2.RefundRequest) -> RefundAnswer:
         try:
