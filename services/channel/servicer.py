@@ -26,6 +26,7 @@ from paymesh.services.channel.adapters.base import (
 )
 from paymesh.services.channel.adapters.sandbox import SandboxAdapter
 from paymesh.services.channel.page import decision_note, render_pay_page
+from paymesh.services.common.edge import header
 from paymesh.services.common.errors import DomainError
 
 HTML = "text/html; charset=utf-8"
@@ -47,9 +48,9 @@ def _kind(kind: CallbackKind | None) -> channel_pb2.CallbackKind.ValueType:
 def _callback(headers: Iterable[channel_pb2.HttpHeader], body: bytes,
               content_type: str) -> Callback:
     joined: dict[str, str] = {}
-    for header in headers:  # a repeated header stays visible to the adapter, as HTTP joins it
-        name = header.name.lower()
-        joined[name] = f"{joined[name]}, {header.value}" if name in joined else header.value
+    for item in headers:  # a repeated header stays visible to the adapter, as HTTP joins it
+        name = item.name.lower()
+        joined[name] = f"{joined[name]}, {item.value}" if name in joined else item.value
     return Callback(headers=joined, body=body, content_type=content_type)
 
 
@@ -218,7 +219,4 @@ class SandboxPageServicer(channel_pb2_grpc.SandboxPageServiceServicer):
 
 
 def _wants_json(context: grpc.aio.ServicerContext) -> bool:
-    for key, value in context.invocation_metadata() or ():
-        if key == "accept" and isinstance(value, str) and "application/json" in value.lower():
-            return True
-    return False
+    return "application/json" in header(context, "accept").lower()

@@ -22,6 +22,11 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
             for key, value in pairs}
 
 
+def header(context: grpc.aio.ServicerContext, name: str) -> str:
+    """One request header as the edge forwarded it (lower-case name); empty when absent."""
+    return _metadata(context).get(name, "")
+
+
 def came_through_edge(context: grpc.aio.ServicerContext) -> bool:
     """True when Envoy forwarded this call from outside the mesh."""
     return EDGE_HEADER in _metadata(context)

@@ -10,7 +10,7 @@ from google.api import httpbody_pb2
 from opentelemetry import trace
 
 from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
-from paymesh.services.common.edge import refuse_edge
+from paymesh.services.common.edge import header, refuse_edge
 from paymesh.services.common.errors import NotFound
 from paymesh.services.common.timestamps import timestamp_of
 from paymesh.services.gateway.authentication import RequestAuthenticator
@@ -46,10 +46,7 @@ def _metadata(context: grpc.aio.ServicerContext) -> list[tuple[str, str]]:
 
 def source_ip(context: grpc.aio.ServicerContext) -> str | None:
     """The merchant's address as Envoy saw it."""
-    for key, value in _metadata(context):
-        if key == "x-envoy-external-address":
-            return value
-    return None
+    return header(context, "x-envoy-external-address") or None
 
 
 class MerchantApiServicer(gateway_pb2_grpc.MerchantApiServiceServicer):
@@ -165,7 +162,7 @@ class CashierServicer(gateway_pb2_grpc.CashierServiceServicer):
 
     async def ShowCashier(self, request: gateway_pb2.ShowCashierRequest,
                           context: grpc.aio.ServicerContext) -> gateway_pb2.ShowCashierResponse:
-        page = await self._cashier.show(request.token, _header(context, "user-agent"))
+        page = await self._cashier.show(request.token, header(context, "user-agent"))
         return gateway_pb2.ShowCashierResponse(http_body=await _page(context, page))
 
     async def CashierReturn(self, request: gateway_pb2.CashierReturnRequest,
@@ -174,10 +171,6 @@ class CashierServicer(gateway_pb2_grpc.CashierServiceServicer):
         page = await self._cashier.on_return(request.token, request.way,
                                              request.code or request.auth_code)
         return gateway_pb2.CashierReturnResponse(http_body=await _page(context, page))
-
-
-def _header(context: grpc.aio.ServicerContext, name: str) -> str:
-    return next((v for k, v in _metadata(context) if k == name), "")
 
 
 async def _page(context: grpc.aio.ServicerContext, page: Page) -> httpbody_pb2.HttpBody:
