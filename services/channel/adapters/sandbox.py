@@ -43,10 +43,18 @@ Refund
     The sandbox sends no refund callbacks (its refunds end synchronously or by finish_refund);
     poll QueryRefund for a pending one. Unknown refunds are CONFIRM_FAIL ``REFUND_NOT_EXIST``.
     ``SandboxBook.refunds_of(payOrderId)`` lists a payment's refunds, cancel reversals included.
+
+Bill (DownloadBill)
+    The payments and refunds that succeeded on a Beijing day, as a CSV with a totals trailer,
+    fees at the ``feeRate`` channel parameter (default ``"0.006"``); ready once the day is over,
+    or at once for today with ``"billToday": true``. Format and readiness: :mod:`.sandbox_bill`.
+    ``plant_bill_mistake`` makes a bill disagree with the platform about one order or refund
+    (tests and operators, like ``finish_refund``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -71,6 +79,8 @@ from paymesh.services.channel.adapters.base import (
     RefundResult,
     parse_channel_extra,
 )
+from paymesh.services.channel.adapters.bills import Bill
+from paymesh.services.channel.adapters.sandbox_bill import mistake, sandbox_bill
 from paymesh.services.channel.adapters.sandbox_protocol import (
     ACK_OK,
     ACK_RETRY,
@@ -150,7 +160,8 @@ class SandboxAdapter:
             subject=order.subject[:256], way_code=order.way_code, notify_url=notify_url,
             key_sealed=self._box.seal(key, key_context(order.pay_order_id)),
             state=state.value, channel_order_no=new_channel_order_no(now), created_at=now,
-            expire_at=utc_at(order.expire_at) if order.expire_at > 0 else None, updated_at=now))
+            expire_at=utc_at(order.expire_at) if order.expire_at > 0 else None, updated_at=now,
+            paid_at=now if state == SandboxState.SUCCESS else None))
         if booked.amount != order.amount or booked.way_code != order.way_code:
             return PayResult(ChannelState.CONFIRM_FAIL, err_code="ORDER_PARAMS_MISMATCH",
                              err_msg=f"order {order.pay_order_id} was already submitted with a "
@@ -268,6 +279,23 @@ class SandboxAdapter:
         is left as it is. SANDBOX_REFUND_NOT_FOUND when there is no such refund.
         """
         return await self._refunds.finish(refund_order_id, success)
+
+    async def download_bill(self, params: Mapping[str, Any], bill_date: dt.date) -> Bill:
+        """The sandbox's bill of a Beijing day (see :mod:`.sandbox_bill`)."""
+        sandbox_key(params)
+        return await sandbox_bill(self._book, params, bill_date, self._now())
+
+    async def plant_bill_mistake(self, kind: str, ref: str, *, amount: int | None = None,
+                                 fee: int | None = None, status: str = "",
+                                 bill_date: dt.date | None = None) -> None:
+        """Makes the bills disagree with the platform about order or refund id ``ref``.
+
+        Kinds: AMOUNT/FEE (the fen reported, default one more), STATUS (SUCCESS, PROCESSING or
+        FAILED, default FAILED), OMIT (the row is left out), EXTRA (a payment the platform never
+        made, on ``bill_date``, default today; ``amount`` default 500). For tests and operators.
+        """
+        await self._book.plant_mistake(mistake(kind, ref, amount=amount, fee=fee, status=status,
+                                               bill_date=bill_date, now=self._now()))
 
     async def payment_for_page(self, token: str) -> SandboxPayment:
         """The payment behind a pay page token; SANDBOX_PAYMENT_NOT_FOUND when there is none."""

@@ -1,4 +1,5 @@
-"""``python -m paymesh.services.simulators.alipay [--port N] [--time-scale X] [--isv]``.
+"""``python -m paymesh.services.simulators.alipay [--port N] [--time-scale X] [--isv]
+[--fee-rate R] [--bill-delay S]``.
 
 Prints one JSON line — the base URL, the gateway URL and the channel params an adapter needs
 (with the keys generated for this run) — then serves until interrupted.
@@ -11,6 +12,7 @@ import json
 import signal
 import threading
 
+from paymesh.services.simulators.alipay.bills import DEFAULT_FEE_RATE, DEFAULT_READY_DELAY
 from paymesh.services.simulators.alipay.server import DEFAULT_TIME_SCALE, AlipaySimulator
 
 
@@ -22,10 +24,15 @@ def main() -> None:
                         help="multiplier of Alipay's notification retry pauses")
     parser.add_argument("--isv", action="store_true",
                         help="print ISV params (with sub.appAuthToken)")
+    parser.add_argument("--fee-rate", default=DEFAULT_FEE_RATE,
+                        help="the account's fee rate in the bills (0.006 = 0.6 %%)")
+    parser.add_argument("--bill-delay", type=float, default=DEFAULT_READY_DELAY,
+                        help="seconds after a day ends until its bill can be downloaded")
     args = parser.parse_args()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with AlipaySimulator(port=args.port, time_scale=args.time_scale) as sim:
+    with AlipaySimulator(port=args.port, time_scale=args.time_scale, fee_rate=args.fee_rate,
+                         bill_delay=args.bill_delay) as sim:
         print(json.dumps({"baseUrl": sim.base_url, "gatewayUrl": sim.gateway_url,
                           "ifCode": "alipay", "params": sim.adapter_params(isv=args.isv)}),
               flush=True)

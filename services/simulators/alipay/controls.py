@@ -127,6 +127,9 @@ class Controls:
         return self.sim.oauth.configure(None if user_id is None else str(user_id),
                                         None if id_type is None else str(id_type))
 
+    def post_bill_mistake(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.sim.bills.plant(data)
+
     def get_book(self, data: dict[str, Any]) -> dict[str, Any]:
         return {"trades": [trade.as_json() for trade in self.sim.book.trades.values()]}
 

@@ -2,8 +2,9 @@
 
 Routes: ``/gateway.do`` (GET or POST) is the OpenAPI gateway and the page/wap cashier;
 ``GET /oauth2/publicAppAuthorize.htm`` is the web-authorisation page (:mod:`.oauth`, on the
-adapter's ``oauthBase``); everything under ``/__sim/`` is a test control, never part of
-Alipay's protocol:
+adapter's ``oauthBase``); ``GET /downloadBillFile.resource`` serves the bill zips that
+``alipay.data.dataservice.bill.downloadurl.query`` points to (:mod:`.bills`); everything under
+``/__sim/`` is a test control, never part of Alipay's protocol:
 
 ==========================  ===============================================================
 POST /__sim/pay             {"out_trade_no", "buyer_id"?}: the payer pays (scans first)
@@ -17,6 +18,9 @@ POST /__sim/notify          {"out_trade_no", "variant", "url"?}: one crafted not
 POST /__sim/app_pay         {"order_string"}: the Alipay app opens an app-pay order string
 POST /__sim/advance         {"seconds"}: moves the simulator clock forward
 POST /__sim/oauth           {"user_id"?, "id_type"?: both|user_id|open_id}: who authorises
+POST /__sim/bill_mistake    {"kind", "out_trade_no", "out_request_no"?, "fen"?, "bill_date"?}:
+                            make the bill disagree (amount, fee, status, extra, missing) or
+                            break it (tamper, truncate); kind clear forgets them
 GET  /__sim/book            every trade and refund
 GET  /__sim/deliveries      every notification attempt and its answer
 ==========================  ===============================================================
@@ -35,6 +39,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from paymesh.services.simulators.alipay.bills import (
+    BILL_METHOD,
+    DEFAULT_FEE_RATE,
+    DEFAULT_READY_DELAY,
+    DOWNLOAD_PATH,
+    Bills,
+)
 from paymesh.services.simulators.alipay.book import Book, Refusal
 from paymesh.services.simulators.alipay.controls import Controls
 from paymesh.services.simulators.alipay.crypto import KeyPair
@@ -52,7 +63,9 @@ DEFAULT_TIME_SCALE = 1e-4
 class AlipaySimulator:
     """A stateful Alipay OpenAPI on an ephemeral loopback port, with fresh keys per run."""
 
-    def __init__(self, port: int = 0, time_scale: float = DEFAULT_TIME_SCALE) -> None:
+    def __init__(self, port: int = 0, time_scale: float = DEFAULT_TIME_SCALE, *,
+                 fee_rate: str = DEFAULT_FEE_RATE,
+                 bill_delay: float = DEFAULT_READY_DELAY) -> None:
         self._offset = 0.0
         self._stop = threading.Event()
         self._other_key: KeyPair | None = None
@@ -62,6 +75,8 @@ class AlipaySimulator:
         self.book = Book()
         self.notifier = Notifier(self.alipay_key, self.now, time_scale, self._stop)
         self.methods = Methods(self.book, self.now, self.notifier.deliver)
+        self.bills = Bills(self.book, self.now, lambda: self.base_url, fee_rate, bill_delay)
+        self.methods.handlers[BILL_METHOD] = self.bills.query
         self.oauth = OAuth({APP_ID}, self.now)
         self.gateway = Gateway({APP_ID: self.app_key}, {self.app_auth_token: SUB_MERCHANT_APP_ID},
                                self.alipay_key, self.methods, self.other_key, self.oauth)
@@ -191,6 +206,10 @@ def _handler(sim: AlipaySimulator) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._send(Reply(redirect.status, "text/html;charset=utf-8",
                                      redirect.page()))
+            elif url.path == DOWNLOAD_PATH and self.command == "GET":
+                status, content_type, data, headers = sim.bills.download(
+                    dict(parse_qsl(url.query)))
+                self._send(Reply(status, content_type, data, headers=headers))
             elif url.path.startswith("/__sim/"):
                 self._send(sim.controls.run(self.command, url.path[7:], body))
             else:

@@ -1,6 +1,9 @@
-"""``python -m paymesh.services.simulators.wxpay [--port N] [--time-scale S] [--isv]``.
+"""``python -m paymesh.services.simulators.wxpay [--port N] [--time-scale S] [--isv]
+[--fee-rate R] [--bills-dir DIR]``.
 
 Prints one JSON line, ``{"base_url": ..., "params": {...}}``, then serves until interrupted.
+``--bills-dir``: pre-made trade bills ``DIR/<mchid>/<YYYY-MM-DD>.csv``, served verbatim (the
+mchid is printed in the params).
 """
 
 from __future__ import annotations
@@ -22,10 +25,15 @@ def main() -> None:
     parser.add_argument("--isv", action="store_true", help="print service-provider params")
     parser.add_argument("--mode", choices=("both", "publickey", "certificate"), default="both",
                         help="which WeChat keys the printed params hold")
+    parser.add_argument("--fee-rate", default="0.006",
+                        help="the merchant's fee rate in its bills (0.006 = 0.6 %%)")
+    parser.add_argument("--bills-dir", default=None,
+                        help="pre-made bills DIR/<mchid>/<YYYY-MM-DD>.csv, served verbatim")
     args = parser.parse_args()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with WxpaySimulator(port=args.port, time_scale=args.time_scale) as sim:
+    with WxpaySimulator(port=args.port, time_scale=args.time_scale, fee_rate=args.fee_rate,
+                        bills_dir=args.bills_dir) as sim:
         print(json.dumps({"baseUrl": sim.base_url,
                           "params": sim.adapter_params(isv=args.isv, mode=args.mode)}),
               flush=True)

@@ -11,6 +11,9 @@
 | ``POST /__sim/callback {"ref", "variant"?, "signer"?}`` | send one callback now |
 | ``POST /__sim/callback-signer {"signer"}`` | sign callbacks by publickey or certificate |
 | ``POST /__sim/clock {"advance"}`` | move the simulator's clock (seconds) |
+| ``POST /__sim/bill-ready {"day"?}`` | the day's bill (default today) can be downloaded now |
+| ``POST /__sim/bill-mistake {"kind", "ref", "day"?, "amount"?, "fee"?, "status"?}`` | the bill \
+disagrees about one order/refund: ``amount``, ``fee``, ``status``, ``omit``, ``extra`` |
 | ``GET /__sim/book``, ``GET /__sim/deliveries?ref=`` | read the book and the delivery log |
 
 Callback variants: ``normal``, ``duplicate`` (the same bytes twice), ``signtest`` (a
@@ -95,6 +98,15 @@ def _route(sim: WxpaySimulator, method: str, name: str, data: dict[str, Any],
             raise ValueError("signer must be publickey or certificate")
         sim.notifier.signer = data["signer"]
         return {}
+    if name == "bill-ready":
+        return {"day": sim.close_bill_day(str(data.get("day") or ""))}
+    if name == "bill-mistake":
+        amount, fee = data.get("amount"), data.get("fee")
+        planted = sim.plant_bill_mistake(
+            str(data["kind"]), str(data["ref"]), day=str(data.get("day") or ""),
+            amount=None if amount is None else int(amount), fee=None if fee is None else int(fee),
+            status=str(data.get("status") or ""))
+        return {"kind": planted.kind, "ref": planted.ref, "day": planted.day}
     if name == "clock":
         sim.clock_offset += float(data["advance"])
         return {"now": sim.now()}

@@ -10,13 +10,18 @@ signature by a key nobody knows, an unknown serial.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shutil
+import tempfile
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from paymesh.services.simulators.wxpay.bills import BillFile
 from paymesh.services.simulators.wxpay.keys import new_rsa_key, sign_sha256_rsa
 
 if TYPE_CHECKING:
@@ -69,11 +74,15 @@ class FaultPlan:
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer before signing: status, JSON (None for an empty body), whether to sign it."""
+    """An answer before signing: status, JSON (None for an empty body), whether to sign it.
+
+    ``bill``: a bill download instead of JSON, never signed (a ``tamper`` fault alters it).
+    """
 
     status: int
     data: dict[str, Any] | None = None
     signed: bool = True
+    bill: BillFile | None = None
 
 
 def error(status: int, code: str, message: str, *, signed: bool = True) -> Reply:
@@ -154,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(status, body, {"Location": location} if location else {})
 
     def _send(self, reply: Reply, fault: Fault | None, asked_serial: str) -> None:
+        if reply.bill is not None:
+            self._send_bill(reply.bill, tamper=fault is not None and fault.kind == "tamper")
+            return
         body = b"" if reply.data is None else json.dumps(
             reply.data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {"Request-ID": secrets.token_hex(16)}
@@ -176,6 +188,36 @@ class _Handler(BaseHTTPRequestHandler):
                     else body.replace(b"PROCESSING", b"SUCCESS") if b"PROCESSING" in body
                     else body + b" ")
         self._write(reply.status, body, headers)
+
+    def _send_bill(self, bill: BillFile, *, tamper: bool) -> None:
+        """The bill's bytes (streamed from a pre-made file), gzipped if asked, unsigned."""
+        extra = b" " if tamper else b""
+        if bill.path is not None and not bill.gzip:
+            with open(bill.path, "rb") as source:
+                self._bill_headers(os.fstat(source.fileno()).st_size + len(extra))
+                shutil.copyfileobj(source, self.wfile, 1 << 20)
+            self.wfile.write(extra)
+            return
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+            if bill.path is not None:
+                with open(bill.path, "rb") as source:
+                    deflate = zlib.compressobj(1, wbits=31)
+                    while chunk := source.read(1 << 20):
+                        spool.write(deflate.compress(chunk))
+                    spool.write(deflate.compress(extra) + deflate.flush())
+            else:
+                data = (bill.data or b"") + extra
+                spool.write(zlib.compress(data, 1, wbits=31) if bill.gzip else data)
+            self._bill_headers(spool.tell())
+            spool.seek(0)
+            shutil.copyfileobj(spool, self.wfile, 1 << 20)
+
+    def _bill_headers(self, size: int) -> None:
+        self.send_response(200)
+        self.send_header("Request-ID", secrets.token_hex(16))
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
 
     def _write(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
 from paymesh.services.simulators.wxpay import control
 from paymesh.services.simulators.wxpay.api import ApiError, MerchantApi
@@ -14,6 +16,7 @@ from paymesh.services.simulators.wxpay.auth import (
     MerchantCredential,
     RequestAuthenticator,
 )
+from paymesh.services.simulators.wxpay.bills import DOWNLOAD_PATH, BillMistake, TradeBills
 from paymesh.services.simulators.wxpay.book import Book, SimOrder, SimRefund
 from paymesh.services.simulators.wxpay.keys import SimKeys
 from paymesh.services.simulators.wxpay.notifier import Notifier
@@ -26,14 +29,19 @@ class WxpaySimulator:
 
     Use it as a context manager (``with WxpaySimulator(time_scale=0.001) as sim:``); its
     ``base_url`` and ``adapter_params()`` configure the adapter. ``time_scale`` compresses the
-    callback retry schedule (0.001 turns 15 s into 15 ms).
+    callback retry schedule (0.001 turns 15 s into 15 ms). ``fee_rate`` is the merchant
+    account's fee rate in its bills (0.006 = 0.6 %); ``bills_dir`` holds pre-made bills served
+    verbatim, ``<bills_dir>/<mchid>/<YYYY-MM-DD>.csv`` (see :mod:`.bills`).
     """
 
     def __init__(self, *, port: int = 0, time_scale: float = 1.0,
-                 keys: SimKeys | None = None) -> None:
+                 keys: SimKeys | None = None, fee_rate: str | Decimal = "0.006",
+                 bills_dir: str | None = None) -> None:
         self.keys = keys or SimKeys()
         self.book = Book()
         self.lock = threading.RLock()
+        self.bills = TradeBills(self.book, self.lock, self.now, lambda: self.base_url,
+                                Decimal(fee_rate), bills_dir)
         self.clock_offset = 0.0
         self.faults = FaultPlan()
         self.notifier = Notifier(self.keys, self.now, time_scale)
@@ -88,10 +96,21 @@ class WxpaySimulator:
             return error(401, "SIGN_ERROR", mch_id.message, signed=False)
         path, _, query = target.partition("?")
         try:
+            if method == "GET" and path in ("/v3/bill/tradebill", DOWNLOAD_PATH):
+                return self._serve_bill(path, query, mch_id)
             status, data = self.api.handle(method, path, query, body, mch_id)
         except ApiError as refusal:
             return error(refusal.status, refusal.code, refusal.message)
         return Reply(status, data)
+
+    def _serve_bill(self, path: str, query: str, mch_id: str) -> Reply:
+        args = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        if path == DOWNLOAD_PATH:
+            return Reply(200, signed=False, bill=self.bills.download(args, mch_id))
+        sub_mch_id = args.get("sub_mchid", "")
+        if sub_mch_id and sub_mch_id != self.keys.sub_mch_id:
+            raise ApiError(403, "NO_AUTH", "特约商户号未与服务商建立受理关系")
+        return Reply(200, self.bills.request(args, mch_id, sub_mch_id))
 
     def serve_oauth(self, method: str, target: str) -> tuple[int, dict[str, Any] | None, str]:
         """Web OAuth (see :mod:`.oauth`): ``(status, JSON or None, Location)``."""
@@ -155,6 +174,18 @@ class WxpaySimulator:
     def send_callback(self, ref: str, variant: str = "normal", *, signer: str = "") -> int | None:
         """Sends one callback about an order (or a refund) now, once; the receiver's status."""
         return control.send_variant(self, ref, variant, signer)
+
+    def close_bill_day(self, day: str = "") -> str:
+        """Makes the bill of ``day`` (YYYY-MM-DD, default the simulator's Beijing today)
+        downloadable now, as if WeChat had finished it; returns the day."""
+        return self.bills.close_day(day)
+
+    def plant_bill_mistake(self, kind: str, ref: str, *, day: str = "",
+                           amount: int | None = None, fee: int | None = None,
+                           status: str = "") -> BillMistake:
+        """Makes the bills disagree about order or refund ``ref``: kinds ``amount``, ``fee``,
+        ``status``, ``omit``, ``extra`` (see :mod:`.bills`)."""
+        return self.bills.plant(BillMistake(kind, ref, day, amount, fee, status))
 
     def order(self, out_trade_no: str) -> dict[str, Any]:
         """The order as a query would show it."""

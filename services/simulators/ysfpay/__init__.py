@@ -6,7 +6,8 @@ certificate named by ``certId``, answers raw ``k=v&…`` texts signed by UnionPa
 carrying ``signPubKeyCert``, keeps a stateful book (``book``) and delivers signed back
 notifications to ``backUrl`` until one gets HTTP 200 (``notifier``).
 
-Endpoints: ``POST /gateway/api/backTransReq.do`` and ``/gateway/api/queryTrans.do``.
+Endpoints: ``POST /gateway/api/backTransReq.do``, ``/gateway/api/queryTrans.do`` and ``/``
+(file transfer).
 Test controls (JSON bodies; also Python methods of :class:`YsfpaySimulator`):
 
 - ``POST /__sim/pay {"orderId"}``: the payer pays a QR code or finishes a password wait;
@@ -20,9 +21,18 @@ Test controls (JSON bodies; also Python methods of :class:`YsfpaySimulator`):
 - ``POST /__sim/notify {"orderId", "variant", "send"}``: a notification of the transaction,
   ``valid``, ``rogue``, ``expired``, ``tampered`` (txnAmt altered), ``stale`` (txnTime two days
   old, validly signed) or ``unsigned``; answers ``{"body": …}`` and delivers it when ``send``;
+- ``POST /__sim/bill-mistake {"kind", "orderId", "fen", "settleDate"}``: make the day's
+  reconciliation file disagree with the platform (``amount``, ``fee``, ``status``, ``extra``,
+  ``missing``), cut its last row short (``truncate``) or forget them all (``clear``);
+- ``POST /__sim/advance {"seconds"}``: moves the simulator clock (bill readiness);
 - ``GET /__sim/book``, ``GET /__sim/deliveries``.
 
-Run: ``python -m paymesh.services.simulators.ysfpay [--port N] [--time-scale X]``.
+The reconciliation file (对账文件) of a day is served by ACP file transfer (txnType 76) at
+``fileTransUrl`` (``/``), from the book, with a fee of ``fee_rate`` (default 0.006): see
+``bills``.
+
+Run: ``python -m paymesh.services.simulators.ysfpay [--port N] [--time-scale X]
+[--fee-rate R] [--bill-delay S]``.
 """
 
 from __future__ import annotations

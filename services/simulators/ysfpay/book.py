@@ -52,6 +52,7 @@ class Txn:
     req_reserved: str = ""
     refunded: int = 0
     pay_timeout: str = ""
+    settled_at: float = 0.0  # when it succeeded (simulator clock), for the reconciliation file
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,11 @@ class AcpBook:
                 raise BookError(f"no transaction {order_id}")
             return txn
 
+    def transactions(self) -> list[Txn]:
+        """Every transaction (the objects themselves), for the reconciliation file."""
+        with self._lock:
+            return list(self._txns.values())
+
     def snapshot(self) -> list[dict[str, object]]:
         """Every transaction, for tests and the /__sim/book endpoint."""
         with self._lock:
@@ -231,12 +237,15 @@ class AcpBook:
                   txn_sub_type=f["txnSubType"], amount=int(f.get("txnAmt", "0")),
                   back_url=f.get("backUrl", ""), state=state, resp_code=code,
                   resp_msg=MESSAGES.get(code, ""),
-                  query_id=f"{now:%m%d%H%M%S}{secrets.randbelow(10**11):011d}")
+                  query_id=f"{now:%m%d%H%M%S}{secrets.randbelow(10**11):011d}",
+                  settled_at=now.timestamp() if state == SUCCESS else 0.0)
         self._txns[txn.order_id] = txn
         return txn
 
     def _settle(self, txn: Txn, state: str, code: str, msg: str = "") -> None:
         txn.state, txn.resp_code, txn.resp_msg = state, code, msg or MESSAGES.get(code, "失败")
+        if state == SUCCESS:
+            txn.settled_at = self._clock()
 
     def _by_query_id(self, query_id: str) -> Txn | None:
         return next((t for t in self._txns.values() if query_id and t.query_id == query_id), None)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from paymesh.services.simulators.ysfpay import pki
+from paymesh.services.simulators.ysfpay.bills import FILE_TRANS
 from paymesh.services.simulators.ysfpay.book import BookError, Outcome
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def make_handler(sim: YsfpaySimulator) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length)
             if self.path.startswith("/__sim/"):
                 self._control(self.path.removeprefix("/__sim/"), body)
-            elif self.path in (BACK_TRANS, QUERY_TRANS):
+            elif self.path in (BACK_TRANS, QUERY_TRANS, FILE_TRANS):
                 self._gateway(body)
             else:
                 self._json(404, {"error": "not found"})
@@ -113,6 +114,8 @@ def _answer(sim: YsfpaySimulator, path: str, body: bytes) -> Outcome:
     if fields.get("signMethod") != "01" or fields.get("certId") != sim.pki.merchant.cert_id \
             or not pki.verify(fields, sim.pki.merchant.cert):
         return Outcome({**echo, "respCode": "11", "respMsg": "验证签名失败"})
+    if path == FILE_TRANS:
+        return Outcome(sim.reconciliation.transfer(fields))
     if (path == QUERY_TRANS) != (fields.get("txnType") == "00"):
         return Outcome({**echo, "respCode": "32", "respMsg": "无此交易权限"})
     return sim.book.handle(fields)

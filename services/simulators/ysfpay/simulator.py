@@ -14,6 +14,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from paymesh.services.simulators.ysfpay import pki
+from paymesh.services.simulators.ysfpay.bills import (
+    DEFAULT_FEE_RATE,
+    DEFAULT_READY_DELAY,
+    FILE_TRANS,
+    Reconciliation,
+)
 from paymesh.services.simulators.ysfpay.book import (
     BEIJING,
     FAIL,
@@ -44,11 +50,14 @@ class YsfpaySimulator:
 
     def __init__(self, port: int = 0, *, time_scale: float = 1.0, mer_id: str = "777290058110097",
                  acq_org_code: str = "48020000", ser_prov_id: str = "A0000001",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, fee_rate: str = DEFAULT_FEE_RATE,
+                 bill_delay: float = DEFAULT_READY_DELAY) -> None:
         self.pki = pki.generate_pki()
-        self.book = AcpBook(mer_id, acq_org_code, ser_prov_id, clock)
+        self._wall = clock
+        self._offset = 0.0
+        self.book = AcpBook(mer_id, acq_org_code, ser_prov_id, self.now)
+        self.reconciliation = Reconciliation(self.book, self.now, fee_rate, bill_delay)
         self.notifier = Notifier(time_scale)
-        self._clock = clock
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self))
@@ -82,10 +91,20 @@ class YsfpaySimulator:
                  trace: TracebackType | None) -> None:
         self.stop()
 
+    def now(self) -> float:
+        """The simulator's clock: ``clock`` plus whatever tests advanced it by."""
+        return self._wall() + self._offset
+
+    def advance(self, seconds: float) -> float:
+        """Moves the simulator clock forward (bill readiness, settlement days); the new time."""
+        self._offset += seconds
+        return self.now()
+
     def adapter_params(self, key_form: str = "pfx") -> dict[str, Any]:
         """The ysfpay channel parameters for this run: the .pfx form, or ``pem`` (key + certId)."""
         params: dict[str, Any] = {
-            "apiBase": self.base_url, "acqOrgCode": self.book.acq_ins_code,
+            "apiBase": self.base_url, "fileTransUrl": self.base_url + FILE_TRANS,
+            "acqOrgCode": self.book.acq_ins_code,
             "serProvId": self.book.ser_prov_id, "certId": self.pki.merchant.cert_id,
             "ysfpayRootCert": self.pki.root.cert_pem,
             "ysfpayMiddleCert": self.pki.middle.cert_pem, "sub": {"merId": self.book.mer_id}}
@@ -190,6 +209,10 @@ class YsfpaySimulator:
         elif action == "fault":
             self.fault(str(args["kind"]), int(args.get("count", 1)),
                        float(args.get("seconds", 0.0)))
+        elif action == "bill-mistake":
+            return self.reconciliation.plant(args)
+        elif action == "advance":
+            return {"now": self.advance(float(args["seconds"]))}
         elif action == "notify":
             body = self.notification(str(args["orderId"]), str(args.get("variant", "valid")),
                                      bool(args.get("send", True)))
@@ -216,7 +239,7 @@ class YsfpaySimulator:
                                   self._notification_body(txn, "valid"))
 
     def _notification_body(self, txn: Txn, variant: str) -> bytes:
-        now = datetime.fromtimestamp(self._clock(), BEIJING)
+        now = datetime.fromtimestamp(self.now(), BEIJING)
         txn_time = txn.txn_time
         if variant == "stale":
             sent = datetime.strptime(txn_time, "%Y%m%d%H%M%S") - timedelta(days=2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import urllib.request
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -123,7 +124,13 @@ def test_notifications_retry_until_the_body_is_exactly_success(sim: AlipaySimula
                                              "subject": "x"}, notify_url=notify.url)
         sim.pay(number)
         bodies = notify.wait_for(4)
-    log = [e for e in sim.control("deliveries")["deliveries"] if e["out_trade_no"] == number]
+    # The simulator records an attempt once it has read the answer, a moment after the receiver
+    # has the body: wait for the fourth record rather than read the log at once.
+    for _ in range(250):
+        log = [e for e in sim.control("deliveries")["deliveries"] if e["out_trade_no"] == number]
+        if len(log) >= 4:
+            break
+        time.sleep(0.02)
     assert [e["acknowledged"] for e in log] == [False, False, False, True]
     assert len({e["notify_id"] for e in log}) == 1
     form = dict(parse_qsl(bodies[-1].decode(), keep_blank_values=True))

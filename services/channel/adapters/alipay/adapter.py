@@ -19,11 +19,13 @@ notification. A query answering TRADE_CLOSED (closed unpaid, or fully refunded) 
 the caller must not move a successful order back on it.
 
 The adapter is also a :class:`~paymesh.services.channel.adapters.base.PayerIdentification`: the
-aggregated-QR cashier learns the payer's Alipay id by web authorisation (see :mod:`.payer`).
+aggregated-QR cashier learns the payer's Alipay id by web authorisation (see :mod:`.payer`), and
+it downloads the daily trade bill (对账单) for reconciliation (see :mod:`.bill`).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -31,8 +33,8 @@ from typing import Any
 
 import httpx
 
+from paymesh.services.channel.adapters.alipay import bill, payer
 from paymesh.services.channel.adapters.alipay import gateway as gw
-from paymesh.services.channel.adapters.alipay import payer
 from paymesh.services.channel.adapters.alipay.gateway import AlipayGateway, Answer, Unsettled
 from paymesh.services.channel.adapters.alipay.notifications import (
     identify_notification,
@@ -57,6 +59,7 @@ from paymesh.services.channel.adapters.base import (
     RefundResult,
     parse_channel_extra,
 )
+from paymesh.services.channel.adapters.bills import Bill
 from paymesh.services.common.errors import InvalidArgument
 
 S = ChannelState
@@ -77,6 +80,7 @@ class AlipayAdapter:
 
     def __init__(self, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time,
                  notify_window_seconds: float = 300.0) -> None:
+        self._http = http
         self._gateway = AlipayGateway(http, clock)
         self._keys = KeyCache()
         self._clock = clock
@@ -230,6 +234,11 @@ class AlipayAdapter:
 
     async def identify_callback(self, callback: Callback) -> CallbackIdentity | None:
         return identify_notification(callback)
+
+    async def download_bill(self, params: Mapping[str, Any], bill_date: datetime.date) -> Bill:
+        """The day's trade bill (``bill_type=trade``), parsed lazily from a temporary file."""
+        return await bill.download_bill(self._gateway, self._http,
+                                        read_params(params, self._keys), bill_date)
 
     async def user_auth_url(self, params: Mapping[str, Any], redirect_url: str,
                             state: str) -> str:

@@ -56,6 +56,13 @@ Errors
     ``ORDER_PARAMS_MISMATCH`` / ``REFUND_PARAMS_MISMATCH``; HTTP 401/403 (wrong key) and bad
     parameters → DomainError ``CHANNEL_CONFIG_INVALID``.
 
+Bill
+    Stripe has no bill file: ``download_bill`` lists the day's balance transactions
+    (``created`` within the China Standard Time day, ``expand[]=data.source``, paged by
+    ``starting_after``) and reads the platform's ids from the expanded charge's and refund's
+    metadata; a day is not ready until it has ended. Stripe states no totals, so the totals
+    are the listed sums (see ``bill``).
+
 Webhooks (one endpoint per Stripe account)
     Subscribe the endpoint to ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
     ``refund.updated`` and ``charge.refunded``. ``identify_callback`` reads the unverified

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import time
@@ -23,7 +24,8 @@ from paymesh.services.channel.adapters.base import (
     RefundOrder,
     RefundResult,
 )
-from paymesh.services.channel.adapters.stripe_card import webhook
+from paymesh.services.channel.adapters.bills import Bill
+from paymesh.services.channel.adapters.stripe_card import bill, webhook
 from paymesh.services.channel.adapters.stripe_card.params import parse_params
 from paymesh.services.channel.adapters.stripe_card.states import (
     CANCELABLE,
@@ -195,6 +197,10 @@ class StripeAdapter:
             failure = classify(error, refused=ChannelState.UNKNOWN)
             return RefundResult(failure.state, err_code=failure.err_code,
                                 err_msg=failure.err_msg)
+
+    async def download_bill(self, params: Mapping[str, Any], bill_date: datetime.date) -> Bill:
+        """The day's balance transactions (China Standard Time) as a bill (see ``bill``)."""
+        return await bill.download_bill(self._client(params), bill_date, self._clock())
 
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
                               ) -> CallbackResult:

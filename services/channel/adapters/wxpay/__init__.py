@@ -14,6 +14,9 @@ WayCodes and what the payer gets back:
 Payer identification (cashier): official-account web OAuth, ``snsapi_base``; parameters
 ``appSecret``, ``oauthBase`` and ``oauthApiBase``, see :mod:`.oauth`.
 
+Bills: the day's ``ALL`` trade bill, SHA-1 checked and read lazily (:mod:`.bill_download`,
+:mod:`.bill`).
+
 Channel parameters: see :mod:`.config`. Every answer is verified (§1.3); an answer that does not
 verify is UNKNOWN, never success or failure. Callbacks: :mod:`.notify`; acknowledged with HTTP 204
 (empty), or HTTP 500 ``{"code":"FAIL","message":"失败"}`` to have WeChat retry.

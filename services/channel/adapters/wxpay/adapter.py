@@ -3,6 +3,7 @@ payer's openid through official-account OAuth (see :mod:`.oauth`)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -23,7 +24,9 @@ from paymesh.services.channel.adapters.base import (
     RefundResult,
     parse_channel_extra,
 )
+from paymesh.services.channel.adapters.bills import Bill
 from paymesh.services.channel.adapters.wxpay import oauth, payloads, signing
+from paymesh.services.channel.adapters.wxpay.bill_download import download_trade_bill
 from paymesh.services.channel.adapters.wxpay.config import ConfigCache, WxpayConfig
 from paymesh.services.channel.adapters.wxpay.notify import verify_notification
 from paymesh.services.channel.adapters.wxpay.states import (
@@ -50,6 +53,7 @@ class WxpayAdapter:
 
     def __init__(self, http: httpx.AsyncClient, *, clock: Callable[[], float] = time.time,
                  nonce: Callable[[], str] = signing.new_nonce) -> None:
+        self._http = http
         self._transport = SignedTransport(http, clock, nonce)
         self._oauth = oauth.WebOAuth(http)
         self._configs = ConfigCache()
@@ -154,6 +158,11 @@ class WxpayAdapter:
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
                               ) -> CallbackResult:
         return verify_notification(self._configs.load(params), callback, self._clock())
+
+    async def download_bill(self, params: Mapping[str, Any], bill_date: datetime.date) -> Bill:
+        """The day's ``ALL`` trade bill, SHA-1 checked, read lazily (:mod:`.bill_download`)."""
+        return await download_trade_bill(self._http, self._transport, self._configs.load(params),
+                                         bill_date, self._clock, self._nonce)
 
     async def user_auth_url(self, params: Mapping[str, Any], redirect_url: str,
                             state: str) -> str:

@@ -35,6 +35,9 @@ refund                       04/00 (退货)           ``origQryId`` = channel or
                                                    absent), ``reqReserved`` = payOrderId;
                                                    ``00`` = accepted → WAITING; the result comes
                                                    by notification or query_refund
+download_bill                76/01 (文件传输)        ``fileType=00``, ``settleDate`` MMDD, to
+                                                   ``fileTransUrl``: the day's ZM file (see
+                                                   ``bill``)
 ===========================  ====================  ==============================================
 
 ``txnTime`` (Beijing time) of pay, query and refund is derived from the paymesh order id, whose
@@ -46,7 +49,7 @@ snowflake number). Duplicates (``12``) are resolved by a query. Back notificatio
 Choices where the reference is silent: the 二维码 sub-types (06/07), reversal as close, 24 h
 notification window, serProvId in ``reserved``, the signing certificate's CN checked against
 ``ysfpayCertCn`` (default 中国银联股份有限公司). Not implemented: sensitive-field encryption
-(``encryptCertId``; no card numbers are sent), bills (fileTransfer), the SM2/SM3 methods (``12``).
+(``encryptCertId``; no card numbers are sent), the SM2/SM3 methods (``12``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import time
@@ -22,7 +23,8 @@ from paymesh.services.channel.adapters.base import (
     RefundOrder,
     RefundResult,
 )
-from paymesh.services.channel.adapters.ysfpay import codes
+from paymesh.services.channel.adapters.bills import Bill
+from paymesh.services.channel.adapters.ysfpay import bill, codes
 from paymesh.services.channel.adapters.ysfpay.callbacks import identify, verify_notification
 from paymesh.services.channel.adapters.ysfpay.gateway import BACK_TRANS, QUERY_TRANS, AcpGateway
 from paymesh.services.channel.adapters.ysfpay.params import ParamsCache, YsfpayParams
@@ -160,6 +162,11 @@ class YsfpayAdapter:
                            refund_order_id: str, *, channel_order_no: str = "",
                            channel_refund_no: str = "") -> RefundResult:
         return await self._query_refund(self._params.get(params), refund_order_id)
+
+    async def download_bill(self, params: Mapping[str, Any], bill_date: datetime.date) -> Bill:
+        """The day's reconciliation (ZM) file by ACP file transfer, parsed lazily (``bill``)."""
+        return await bill.download_bill(self._gateway, self._params.get(params), bill_date,
+                                        self._clock())
 
     async def verify_callback(self, params: Mapping[str, Any], callback: Callback
                               ) -> CallbackResult:

@@ -52,8 +52,10 @@ class AcpGateway:
         self._http = http
         self._clock = clock
 
-    async def send(self, params: YsfpayParams, path: str, request: Mapping[str, str]) -> Answer:
-        """Posts ``request`` (plus the common and signing fields) to ``apiBase + path``."""
+    async def send(self, params: YsfpayParams, path: str, request: Mapping[str, str], *,
+                   url: str = "") -> Answer:
+        """Posts ``request`` (plus the common and signing fields) to ``apiBase + path``, or to
+        ``url`` when given (the file transfer address is a host of its own)."""
         fields = {
             "version": VERSION, "encoding": "UTF-8", "signMethod": "01",
             "certId": params.cert_id, "accessType": "1", "acqInsCode": params.acq_org_code,
@@ -62,7 +64,8 @@ class AcpGateway:
         }
         fields["signature"] = sign_fields(fields, params.private_key)
         try:
-            response = await self._http.post(params.api_base + path, content=urlencode(fields),
+            response = await self._http.post(url or params.api_base + path,
+                                              content=urlencode(fields),
                                               headers={"content-type": FORM})
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             return Answer(failure=ChannelState.SYS_ERROR,

@@ -4,6 +4,8 @@ Schema (camelCase, as JeePay stores them)::
 
     {
       "apiBase": "https://gateway.95516.com",        # gateway base URL (required)
+      "fileTransUrl": "https://filedownload.95516.com/",  # file transfer (bills); optional,
+                                                      # the production address shown
       "acqOrgCode": "48020000",                       # acquirer institution code → acqInsCode
       "serProvId": "A0000001",                        # service provider id → reserved
       "certId": "69629715588",                        # decimal serial; required with privateKey
@@ -37,6 +39,7 @@ from paymesh.services.channel.adapters.ysfpay.acp import TrustAnchors
 from paymesh.services.common.errors import DomainError
 
 UNIONPAY_CN = "中国银联股份有限公司"
+FILE_TRANS_URL = "https://filedownload.95516.com/"
 _MER_ID = re.compile(r"[0-9A-Za-z]{8,32}")
 _CODE = re.compile(r"[0-9A-Za-z]{1,32}")
 _TERM_ID = re.compile(r"[0-9A-Za-z]{8}")
@@ -55,6 +58,7 @@ class YsfpayParams:
     anchors: TrustAnchors
     mer_id: str
     term_id: str
+    file_trans_url: str = FILE_TRANS_URL
 
 
 class ParamsCache:
@@ -98,12 +102,17 @@ def parse_params(params: Mapping[str, Any]) -> YsfpayParams:
     key, cert_id = _signing_key(params)
     root = _certificate(params, "ysfpayRootCert")
     middle = _certificate(params, "ysfpayMiddleCert") if params.get("ysfpayMiddleCert") else None
+    file_trans_url = params.get("fileTransUrl") or FILE_TRANS_URL
+    if not isinstance(file_trans_url, str) or not file_trans_url.startswith(("https://",
+                                                                            "http://")):
+        raise _invalid("fileTransUrl must be an http(s) URL such as " + FILE_TRANS_URL)
     cn = params.get("ysfpayCertCn", UNIONPAY_CN)
     if not isinstance(cn, str):
         raise _invalid("ysfpayCertCn must be a string")
     return YsfpayParams(api_base=api_base.rstrip("/"), acq_org_code=acq,
                         ser_prov_id=ser_prov_id, cert_id=cert_id, private_key=key,
-                        anchors=TrustAnchors(root, middle, cn), mer_id=mer_id, term_id=term_id)
+                        anchors=TrustAnchors(root, middle, cn), mer_id=mer_id, term_id=term_id,
+                        file_trans_url=file_trans_url)
 
 
 def _signing_key(params: Mapping[str, Any]) -> tuple[rsa.RSAPrivateKey, str]:
