@@ -54,6 +54,22 @@ def audit_memo(operator: str, text: str) -> str:
     return f"[{operator}] {text}"[:256]
 
 
+async def open_frozen_account(ledger: AccountService,
+                              sessions: async_sessionmaker[AsyncSession], owner: str,
+                              currency: str) -> None:
+    """Opens the merchant's FROZEN account when it has an AVAILABLE one and no FROZEN yet.
+
+    Payments open only PENDING, and settlement AVAILABLE; the first hold or withdrawal opens
+    FROZEN (idempotent, in its own short transaction before the step's).
+    """
+    async with sessions.begin() as session:
+        repo = AccountRepository(session)
+        available = await repo.account_of(owner, currency, AccountKind.AVAILABLE.value)
+        frozen = await repo.account_of(owner, currency, AccountKind.FROZEN.value)
+    if available is not None and frozen is None:
+        await ledger.open_account(owner, currency, AccountKind.FROZEN)
+
+
 async def merchant_hold(repo: AccountRepository, owner: str, currency: str) -> MerchantHold:
     """The merchant's AVAILABLE and FROZEN accounts, or ACCOUNT_NOT_FOUND naming the missing one."""
     ids = []
@@ -117,6 +133,7 @@ class AccountControls:
         owner, currency = parse_owner(owner), parse_currency(currency)
         amount, operator = parse_amount(amount), parse_operator(operator)
         note = parse_note("note", note)
+        await open_frozen_account(self._ledger, self._sessions, owner, currency)
         async with self._sessions.begin() as session:
             hold = await merchant_hold(AccountRepository(session), owner, currency)
         debit, credit = ((hold.available_id, hold.frozen_id) if code == FREEZE

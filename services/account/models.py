@@ -1,5 +1,5 @@
-"""The account service's tables: accounts, postings, the journal of ledger transfers, and the
-audit rows of status changes and withdrawals.
+"""The account service's tables: accounts, postings, the journal of ledger transfers, the audit
+rows of status changes and withdrawals, and the merchants' settlement terms.
 
 An account's ``balance`` (credits minus debits, fen) is updated in the same transaction that
 inserts its transfers, under a row lock, so it always equals the fold of its transfers;
@@ -88,6 +88,10 @@ class LedgerTransfer(Base):
                         name="ck_ledger_transfer_two_accounts"),
         Index("ix_ledger_transfer_debit", "debit_account_id", "id"),
         Index("ix_ledger_transfer_credit", "credit_account_id", "id"),
+        Index("ix_ledger_transfer_debit_value_date", "debit_account_id", "value_date"),
+        Index("ix_ledger_transfer_credit_value_date", "credit_account_id", "value_date"),
+        Index("ix_ledger_transfer_debit_created", "debit_account_id", "created_at"),
+        Index("ix_ledger_transfer_credit_created", "credit_account_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -101,6 +105,8 @@ class LedgerTransfer(Base):
     debit_balance_after: Mapped[int] = mapped_column(BigInteger)
     credit_balance_after: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    # Business day "YYYY-MM-DD" in UTC+8 the money belongs to; settlement (T+N) counts from it.
+    value_date: Mapped[str] = mapped_column(String(10))
 
 
 class AccountStatusChange(Base):
@@ -125,7 +131,9 @@ class Withdrawal(Base):
     """
 
     __tablename__ = "withdrawal"
-    __table_args__ = (CheckConstraint("amount > 0", name="ck_withdrawal_amount_positive"),)
+    __table_args__ = (CheckConstraint("amount > 0", name="ck_withdrawal_amount_positive"),
+                      Index("ix_withdrawal_owner_created", "owner", "created_at"),
+                      Index("ix_withdrawal_state_created", "state", "created_at"))
 
     withdrawal_id: Mapped[str] = mapped_column(String(48), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
@@ -151,4 +159,36 @@ class WithdrawalStep(Base):
     operator: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(256))
     posting_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class SettlementTerms(Base):
+    """A merchant's T+N: its pending funds of value day D settle once D ≤ today − N.
+
+    Merchants without a row have the configured default (PAYMESH_SETTLEMENT_DAYS).
+    """
+
+    __tablename__ = "settlement_terms"
+    __table_args__ = (CheckConstraint("settle_days BETWEEN 0 AND 30",
+                                      name="ck_settlement_terms_days"),)
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    settle_days: Mapped[int] = mapped_column(Integer)
+    operator: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class SettlementTermsChange(Base):
+    """One audited change of a merchant's settlement terms (``old_days`` None: was the default)."""
+
+    __tablename__ = "settlement_terms_change"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    old_days: Mapped[int | None] = mapped_column(Integer)
+    new_days: Mapped[int] = mapped_column(Integer)
+    operator: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

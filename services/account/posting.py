@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from paymesh.services.account.days import parse_day
 from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
 
 MAX_AMOUNT = 10**15  # fen: ten trillion yuan per transfer, far above any real movement
@@ -82,6 +83,7 @@ class TransferSpec:
     amount: int
     code: str = ""
     memo: str = ""
+    value_date: str = ""  # "YYYY-MM-DD" in UTC+8; empty: the day the posting is recorded
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,11 @@ def parse_posting_id(posting_id: str) -> str:
     return posting_id
 
 
+def is_code(code: str) -> bool:
+    """Whether ``code`` is a transfer code: 1..32 of A-Z, 0-9 and _."""
+    return _CODE.fullmatch(code) is not None
+
+
 def validate_transfers(transfers: Sequence[TransferSpec]) -> None:
     """Refuses a posting that is malformed whatever the ledger holds (not recorded)."""
     if not 1 <= len(transfers) <= MAX_TRANSFERS:
@@ -143,11 +150,19 @@ def validate_transfers(transfers: Sequence[TransferSpec]) -> None:
             raise InvalidArgument(f"transfers[{i}].code", "code is 1..32 of A-Z, 0-9 and _")
         if len(t.memo) > MAX_MEMO:
             raise InvalidArgument(f"transfers[{i}].memo", f"memo is at most {MAX_MEMO} characters")
+        if t.value_date:
+            parse_day(f"transfers[{i}].value_date", t.value_date)
 
 
 def fingerprint(transfers: Sequence[TransferSpec]) -> str:
-    """A digest of the posting's content, so a reused id with other content is recognised."""
-    canonical = [[t.debit_account_id, t.credit_account_id, t.amount, t.code, t.memo]
+    """A digest of the posting's content, so a reused id with other content is recognised.
+
+    A given value date is part of the content; an empty one (the ledger picks the recording
+    day) leaves the digest as it was before value dates existed, so postings recorded then
+    still replay.
+    """
+    canonical = [[t.debit_account_id, t.credit_account_id, t.amount, t.code, t.memo,
+                  *([t.value_date] if t.value_date else [])]
                  for t in transfers]
     raw = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()

@@ -2,7 +2,8 @@
 
 No gRPC here. Every posting runs in one transaction that locks the accounts it touches (in
 ascending id order), checks the rules of ``posting.py`` against the balances read under the lock,
-then writes the posting, its transfers and the new balances together.
+then writes the posting, its transfers and the new balances together. Each transfer keeps a
+value date (the China Standard Time day its money belongs to): as given, or the recording day.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from paymesh.services.account.days import day_of, parse_day
 from paymesh.services.account.models import (
     POSTED,
     REFUSED,
@@ -34,13 +36,14 @@ from paymesh.services.account.posting import (
     account_ids,
     apply_posting,
     fingerprint,
+    is_code,
     may_go_negative,
     parse_currency,
     parse_owner,
     parse_posting_id,
     validate_transfers,
 )
-from paymesh.services.account.repository import AccountRepository
+from paymesh.services.account.repository import AccountRepository, EntryFilter
 from paymesh.services.account.results import (
     CurrencyTotal,
     Discrepancy,
@@ -153,12 +156,14 @@ class AccountService:
             return _Outcome(refusal=refusal)
         repo.add(Posting(posting_id=posting_id, fingerprint=digest, status=POSTED, created_at=now))
         await repo.flush()
+        recorded_day = day_of(now).isoformat()
         rows = [LedgerTransfer(posting_id=posting_id, position=i,
                                debit_account_id=a.spec.debit_account_id,
                                credit_account_id=a.spec.credit_account_id, amount=a.spec.amount,
                                code=a.spec.code, memo=a.spec.memo,
                                debit_balance_after=a.debit_balance_after,
-                               credit_balance_after=a.credit_balance_after, created_at=now)
+                               credit_balance_after=a.credit_balance_after, created_at=now,
+                               value_date=a.spec.value_date or recorded_day)
                 for i, a in enumerate(applied)]
         repo.add(*rows)
         for account in locked:
@@ -176,8 +181,10 @@ class AccountService:
                 return list(await repo.accounts_of(parse_owner(owner)))
             return [await _account(repo, account_id)]
 
-    async def entries(self, account_id: int, page_size: int, page_token: str) -> EntryPage:
-        """An account's entries, newest first, a page at a time."""
+    async def entries(self, account_id: int, page_size: int, page_token: str,
+                      kept: EntryFilter | None = None) -> EntryPage:
+        """An account's entries that ``kept`` keeps, newest first, a page at a time."""
+        kept = check_filter(kept or EntryFilter())
         if page_size == 0:
             page_size = DEFAULT_PAGE_SIZE
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -186,7 +193,7 @@ class AccountService:
         async with self._sessions.begin() as session:
             repo = AccountRepository(session)
             await _account(repo, account_id)
-            rows = await repo.entries_page(account_id, page_size + 1, before)
+            rows = await repo.entries_page(account_id, page_size + 1, before, kept)
         page, has_more = rows[:page_size], len(rows) > page_size
         return EntryPage([_entry(account_id, row) for row in page],
                          encode_cursor(page[-1].id) if has_more else "", has_more)
@@ -210,6 +217,20 @@ class AccountService:
         if not report.sound:
             log.error("ledger invariants broken: %s", report)
         return report
+
+
+def check_filter(kept: EntryFilter) -> EntryFilter:
+    """The filter, or InvalidArgument naming the field that is malformed or out of order."""
+    first = parse_day("value_date_from", kept.value_date_from) if kept.value_date_from else None
+    last = parse_day("value_date_to", kept.value_date_to) if kept.value_date_to else None
+    if first is not None and last is not None and first > last:
+        raise InvalidArgument("value_date_to", "value_date_to is before value_date_from")
+    if kept.code and not is_code(kept.code):
+        raise InvalidArgument("code", "code is 1..32 of A-Z, 0-9 and _")
+    after, before = kept.created_after, kept.created_before
+    if after is not None and before is not None and not after < before:
+        raise InvalidArgument("created_before", "created_before must be after created_after")
+    return kept
 
 
 async def _replay(repo: AccountRepository, earlier: Posting, digest: str) -> _Outcome:

@@ -1,53 +1,48 @@
-"""AccountService over gRPC: protobuf in, domain calls, protobuf out; no business rules here."""
+"""AccountService over gRPC: protobuf in, domain calls, protobuf out; no business rules here.
+
+OpenAccount, Post, GetPostings and ListPostingIds are internal (refused at the edge). Every other
+RPC has an admin REST route; through the edge it needs the admin bearer token, from inside the
+mesh nothing. SettleDue is one RPC for both callers: the jobs process calls it internally, an
+operator through ``POST /admin/v1/ledger/settlements:run`` with the token.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import grpc
+from google.protobuf import timestamp_pb2
 
 from paymesh.account.v1 import account_pb2, account_pb2_grpc
 from paymesh.common.v1 import common_pb2
+from paymesh.services.account.audit import PostingAudit
 from paymesh.services.account.controls import AccountControls
-from paymesh.services.account.models import LedgerAccount, LedgerTransfer, WithdrawalStep
 from paymesh.services.account.posting import AccountKind, AccountStatus, TransferSpec
-from paymesh.services.account.results import PostingResult
-from paymesh.services.account.service import AccountService, Entry, InvariantReport
-from paymesh.services.account.withdrawals import (
-    WithdrawalService,
-    WithdrawalState,
-    WithdrawalView,
+from paymesh.services.account.protos import (
+    KINDS,
+    STATES,
+    STATUSES,
+    account_pb,
+    audited_posting_pb,
+    entry_pb,
+    invariants_pb,
+    settle_due_pb,
+    statement_pb,
+    terms_pb,
+    transfer_pb,
+    withdrawal_pb,
 )
+from paymesh.services.account.repository import EntryFilter
+from paymesh.services.account.results import PostingResult
+from paymesh.services.account.service import AccountService
+from paymesh.services.account.settlement import SettlementService
+from paymesh.services.account.statement import StatementService
+from paymesh.services.account.withdrawals import WithdrawalService
 from paymesh.services.common.edge import refuse_edge, require_admin
 from paymesh.services.common.errors import InvalidArgument
-from paymesh.services.common.timestamps import timestamp_of
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
-_KINDS = {
-    account_pb2.ACCOUNT_KIND_PENDING: AccountKind.PENDING,
-    account_pb2.ACCOUNT_KIND_AVAILABLE: AccountKind.AVAILABLE,
-    account_pb2.ACCOUNT_KIND_FROZEN: AccountKind.FROZEN,
-    account_pb2.ACCOUNT_KIND_RESERVE: AccountKind.RESERVE,
-    account_pb2.ACCOUNT_KIND_CHANNEL_CLEARING: AccountKind.CHANNEL_CLEARING,
-    account_pb2.ACCOUNT_KIND_FEE_INCOME: AccountKind.FEE_INCOME,
-    account_pb2.ACCOUNT_KIND_SETTLEMENT_PAYABLE: AccountKind.SETTLEMENT_PAYABLE,
-}
-_KIND_PB = {kind: value for value, kind in _KINDS.items()}
-_STATUSES = {
-    account_pb2.ACCOUNT_STATUS_ACTIVE: AccountStatus.ACTIVE,
-    account_pb2.ACCOUNT_STATUS_STOP_IN: AccountStatus.STOP_IN,
-    account_pb2.ACCOUNT_STATUS_STOP_OUT: AccountStatus.STOP_OUT,
-    account_pb2.ACCOUNT_STATUS_FROZEN: AccountStatus.FROZEN,
-    account_pb2.ACCOUNT_STATUS_CANCELLED: AccountStatus.CANCELLED,
-}
-_STATUS_PB = {status: value for value, status in _STATUSES.items()}
-_STATE_PB = {
-    WithdrawalState.REQUESTED: account_pb2.WITHDRAWAL_STATE_REQUESTED,
-    WithdrawalState.APPROVED: account_pb2.WITHDRAWAL_STATE_APPROVED,
-    WithdrawalState.REJECTED: account_pb2.WITHDRAWAL_STATE_REJECTED,
-    WithdrawalState.PAID: account_pb2.WITHDRAWAL_STATE_PAID,
-    WithdrawalState.FAILED: account_pb2.WITHDRAWAL_STATE_FAILED,
-}
 
 
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
@@ -55,26 +50,33 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     admin token."""
 
     def __init__(self, service: AccountService, controls: AccountControls,
-                 withdrawals: WithdrawalService, admin_token: str | None) -> None:
+                 withdrawals: WithdrawalService, settlement: SettlementService,
+                 statements: StatementService, admin_token: str | None,
+                 audit: PostingAudit) -> None:
         self._service = service
+        self._audit = audit
         self._controls = controls
         self._withdrawals = withdrawals
         self._admin_token = admin_token
+        self._settlement = settlement
+        self._statements = statements
 
     async def OpenAccount(self, request: account_pb2.OpenAccountRequest, context: Ctx
                           ) -> account_pb2.OpenAccountResponse:
         refuse_edge(context)
-        kind = _KINDS.get(request.kind)
+        kind = KINDS.get(request.kind)
         if kind is None:
             raise InvalidArgument("kind", "kind must be one of the ACCOUNT_KIND_ values")
-        opened = await self._service.open_account(request.owner, request.currency, kind)
+        opened = await self._service.open_account(request.owner, request.currency,
+                                                  AccountKind(kind))
         return account_pb2.OpenAccountResponse(account=account_pb(opened.account),
                                                created=opened.created)
 
     async def Post(self, request: account_pb2.PostRequest, context: Ctx
                    ) -> account_pb2.PostResponse:
         refuse_edge(context)
-        specs = [TransferSpec(t.debit_account_id, t.credit_account_id, t.amount, t.code, t.memo)
+        specs = [TransferSpec(t.debit_account_id, t.credit_account_id, t.amount, t.code, t.memo,
+                              t.value_date)
                  for t in request.transfers]
         result = await self._service.post(request.posting_id, specs)
         return account_pb2.PostResponse(transfers=[transfer_pb(t) for t in result.transfers],
@@ -89,8 +91,13 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def ListEntries(self, request: account_pb2.ListEntriesRequest, context: Ctx
                           ) -> account_pb2.ListEntriesResponse:
         require_admin(context, self._admin_token)
+        kept = EntryFilter(
+            code=request.code, value_date_from=request.value_date_from,
+            value_date_to=request.value_date_to,
+            created_after=_moment(request, "created_after"),
+            created_before=_moment(request, "created_before"))
         page = await self._service.entries(request.account_id, request.page.page_size,
-                                           request.page.page_token)
+                                           request.page.page_token, kept)
         return account_pb2.ListEntriesResponse(
             entries=[entry_pb(e) for e in page.entries],
             page=common_pb2.PageResponse(next_page_token=page.next_token,
@@ -104,11 +111,11 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
     async def SetAccountStatus(self, request: account_pb2.SetAccountStatusRequest, context: Ctx
                                ) -> account_pb2.SetAccountStatusResponse:
         require_admin(context, self._admin_token)
-        status = _STATUSES.get(request.status)
+        status = STATUSES.get(request.status)
         if status is None:
             raise InvalidArgument("status", "status must be one of the ACCOUNT_STATUS_ values")
-        change = await self._controls.set_status(request.account_id, status, request.operator,
-                                                 request.note)
+        change = await self._controls.set_status(request.account_id, AccountStatus(status),
+                                                 request.operator, request.note)
         return account_pb2.SetAccountStatusResponse(account=account_pb(change.account),
                                                     changed=change.changed)
 
@@ -132,7 +139,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
 
     async def RequestWithdrawal(self, request: account_pb2.RequestWithdrawalRequest, context: Ctx
                                 ) -> account_pb2.RequestWithdrawalResponse:
-        refuse_edge(context)
+        require_admin(context, self._admin_token)  # at the edge: an operator, for the merchant
         view = await self._withdrawals.request(request.withdrawal_id, request.owner,
                                                request.currency, request.amount,
                                                request.operator, request.note)
@@ -157,7 +164,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
 
     async def MarkWithdrawalPaid(self, request: account_pb2.MarkWithdrawalPaidRequest,
                                  context: Ctx) -> account_pb2.MarkWithdrawalPaidResponse:
-        refuse_edge(context)
+        require_admin(context, self._admin_token)
         view = await self._withdrawals.mark_paid(request.withdrawal_id, request.operator,
                                                  request.note)
         return account_pb2.MarkWithdrawalPaidResponse(withdrawal=withdrawal_pb(view),
@@ -165,7 +172,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
 
     async def MarkWithdrawalFailed(self, request: account_pb2.MarkWithdrawalFailedRequest,
                                    context: Ctx) -> account_pb2.MarkWithdrawalFailedResponse:
-        refuse_edge(context)
+        require_admin(context, self._admin_token)
         view = await self._withdrawals.mark_failed(request.withdrawal_id, request.operator,
                                                    request.note)
         return account_pb2.MarkWithdrawalFailedResponse(withdrawal=withdrawal_pb(view),
@@ -179,62 +186,79 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
                                              request.reason, request.operator)
         return account_pb2.AdjustResponse(transfer=_single(result), replayed=result.replayed)
 
+    async def GetWithdrawal(self, request: account_pb2.GetWithdrawalRequest, context: Ctx
+                            ) -> account_pb2.GetWithdrawalResponse:
+        require_admin(context, self._admin_token)
+        view = await self._withdrawals.get(request.withdrawal_id)
+        return account_pb2.GetWithdrawalResponse(withdrawal=withdrawal_pb(view))
+
+    async def ListWithdrawals(self, request: account_pb2.ListWithdrawalsRequest, context: Ctx
+                              ) -> account_pb2.ListWithdrawalsResponse:
+        require_admin(context, self._admin_token)
+        state = None
+        if request.state != account_pb2.WITHDRAWAL_STATE_UNSPECIFIED:
+            state = STATES.get(request.state)
+            if state is None:
+                raise InvalidArgument("state", "state must be one of the WITHDRAWAL_STATE_ values")
+        page = await self._withdrawals.page(request.owner, state, request.page.page_size,
+                                            request.page.page_token)
+        return account_pb2.ListWithdrawalsResponse(
+            withdrawals=[withdrawal_pb(w) for w in page.withdrawals],
+            page=common_pb2.PageResponse(next_page_token=page.next_token,
+                                         has_more=page.has_more))
+
+    async def SetSettlementTerms(self, request: account_pb2.SetSettlementTermsRequest,
+                                 context: Ctx) -> account_pb2.SetSettlementTermsResponse:
+        require_admin(context, self._admin_token)
+        change = await self._settlement.set_terms(request.owner, request.settle_days,
+                                                     request.operator, request.note)
+        return account_pb2.SetSettlementTermsResponse(terms=terms_pb(change.terms),
+                                                      changed=change.changed)
+
+    async def GetSettlementTerms(self, request: account_pb2.GetSettlementTermsRequest,
+                                 context: Ctx) -> account_pb2.GetSettlementTermsResponse:
+        require_admin(context, self._admin_token)
+        terms = await self._settlement.terms(request.owner)
+        return account_pb2.GetSettlementTermsResponse(terms=terms_pb(terms))
+
+    async def SettleDue(self, request: account_pb2.SettleDueRequest, context: Ctx
+                        ) -> account_pb2.SettleDueResponse:
+        require_admin(context, self._admin_token)  # the jobs process inside, operators at the edge
+        run = await self._settlement.settle_due(request.today, request.reconciled_through,
+                                                list(request.held_owners), list(request.owners))
+        return settle_due_pb(run)
+
+    async def GetDailyStatement(self, request: account_pb2.GetDailyStatementRequest,
+                                context: Ctx) -> account_pb2.GetDailyStatementResponse:
+        require_admin(context, self._admin_token)
+        return statement_pb(await self._statements.daily(request.owner, request.currency,
+                                                         request.date))
+
+
+    async def GetPostings(self, request: account_pb2.GetPostingsRequest, context: Ctx
+                          ) -> account_pb2.GetPostingsResponse:
+        refuse_edge(context)
+        found = await self._audit.postings(list(request.posting_ids))
+        return account_pb2.GetPostingsResponse(postings=[audited_posting_pb(p) for p in found])
+
+    async def ListPostingIds(self, request: account_pb2.ListPostingIdsRequest, context: Ctx
+                             ) -> account_pb2.ListPostingIdsResponse:
+        refuse_edge(context)
+        page = await self._audit.posting_ids(request.prefix, request.page_size,
+                                                       request.page_token,
+                                                       request.include_refused)
+        return account_pb2.ListPostingIdsResponse(posting_ids=page.posting_ids,
+                                                  next_page_token=page.next_token,
+                                                  has_more=page.has_more)
+
 
 def _single(result: PostingResult) -> account_pb2.Transfer:
     return transfer_pb(result.transfers[0])
 
 
-def withdrawal_pb(view: WithdrawalView) -> account_pb2.Withdrawal:
-    """The proto of a withdrawal with its audited steps."""
-    w = view.withdrawal
-    return account_pb2.Withdrawal(
-        withdrawal_id=w.withdrawal_id, owner=w.owner, currency=w.currency, amount=w.amount,
-        state=_STATE_PB[WithdrawalState(w.state)], steps=[step_pb(s) for s in view.steps],
-        create_time=timestamp_of(w.created_at), update_time=timestamp_of(w.updated_at))
-
-
-def step_pb(step: WithdrawalStep) -> account_pb2.WithdrawalStep:
-    """The proto of one audited withdrawal step."""
-    return account_pb2.WithdrawalStep(state=_STATE_PB[WithdrawalState(step.state)],
-                                      operator=step.operator, note=step.note,
-                                      posting_id=step.posting_id,
-                                      create_time=timestamp_of(step.created_at))
-
-
-def account_pb(account: LedgerAccount) -> account_pb2.Account:
-    """The proto of an account with its balance and freeze mode."""
-    return account_pb2.Account(account_id=account.id, owner=account.owner,
-                               currency=account.currency, kind=_KIND_PB[AccountKind(account.kind)],
-                               may_go_negative=account.may_go_negative, balance=account.balance,
-                               create_time=timestamp_of(account.created_at),
-                               status=_STATUS_PB[AccountStatus(account.status)])
-
-
-def transfer_pb(transfer: LedgerTransfer) -> account_pb2.Transfer:
-    """The proto of a recorded transfer."""
-    return account_pb2.Transfer(transfer_id=transfer.id, posting_id=transfer.posting_id,
-                                index=transfer.position,
-                                debit_account_id=transfer.debit_account_id,
-                                credit_account_id=transfer.credit_account_id,
-                                amount=transfer.amount, code=transfer.code, memo=transfer.memo,
-                                create_time=timestamp_of(transfer.created_at))
-
-
-def entry_pb(entry: Entry) -> account_pb2.Entry:
-    """The proto of one account's side of a transfer."""
-    return account_pb2.Entry(transfer=transfer_pb(entry.transfer), amount=entry.amount,
-                             balance_after=entry.balance_after,
-                             counterparty_account_id=entry.counterparty_account_id)
-
-
-def invariants_pb(report: InvariantReport) -> account_pb2.CheckInvariantsResponse:
-    """The proto of the ledger audit."""
-    return account_pb2.CheckInvariantsResponse(
-        totals=[account_pb2.CurrencyTotal(currency=t.currency, total=t.total,
-                                          account_count=t.account_count)
-                for t in report.totals],
-        discrepancies=[account_pb2.AccountDiscrepancy(
-            account_id=d.account_id, stored_balance=d.stored_balance,
-            transfers_balance=d.transfers_balance, disallowed_negative=d.disallowed_negative)
-            for d in report.discrepancies],
-        sound=report.sound)
+def _moment(request: account_pb2.ListEntriesRequest, name: str) -> datetime | None:
+    """The timestamp field's instant (aware UTC), or None when it is unset."""
+    if not request.HasField(name):
+        return None
+    stamp: timestamp_pb2.Timestamp = getattr(request, name)
+    return stamp.ToDatetime(tzinfo=UTC)

@@ -9,12 +9,16 @@ ledger too. A refused posting rolls the step back, so it may be tried again late
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from paymesh.services.account.controls import audit_memo, merchant_hold
+from paymesh.services.account.controls import audit_memo, merchant_hold, open_frozen_account
 from paymesh.services.account.models import Withdrawal, WithdrawalStep
 from paymesh.services.account.posting import (
     AccountKind,
@@ -29,7 +33,9 @@ from paymesh.services.account.posting import (
 from paymesh.services.account.repository import AccountRepository
 from paymesh.services.account.service import AccountService, retry_key_clash
 from paymesh.services.common.db import utc_now
-from paymesh.services.common.errors import AlreadyExists, DomainError, NotFound
+from paymesh.services.common.errors import AlreadyExists, DomainError, InvalidArgument, NotFound
+
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 
 
 class WithdrawalState(StrEnum):
@@ -67,6 +73,15 @@ class WithdrawalView:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class WithdrawalPage:
+    """A page of withdrawals, newest first, and the cursor of the next (older) page."""
+
+    withdrawals: list[WithdrawalView]
+    next_token: str
+    has_more: bool
+
+
 def posting_id_of(withdrawal_id: str, state: WithdrawalState) -> str:
     """The posting id of the step that reaches ``state``."""
     return f"wd:{withdrawal_id}:{state.value.lower()}"
@@ -88,6 +103,7 @@ class WithdrawalService:
         owner, currency = parse_owner(owner), parse_currency(currency)
         amount, operator = parse_amount(amount), parse_operator(operator)
         note = parse_note("note", note)
+        await open_frozen_account(self._ledger, self._sessions, owner, currency)
 
         async def work() -> WithdrawalView:
             async with self._sessions.begin() as session:
@@ -115,6 +131,37 @@ class WithdrawalService:
                 return await _view(repo, withdrawal, replayed=False)
 
         return await retry_key_clash(work)  # a concurrent request of the same id wins the race
+
+    async def get(self, withdrawal_id: str) -> WithdrawalView:
+        """The withdrawal with its steps, or WITHDRAWAL_NOT_FOUND."""
+        withdrawal_id = parse_short_id("withdrawal_id", withdrawal_id)
+        async with self._sessions.begin() as session:
+            repo = AccountRepository(session)
+            withdrawal = await repo.withdrawal(withdrawal_id)
+            if withdrawal is None:
+                raise NotFound("WITHDRAWAL_NOT_FOUND", f"withdrawal {withdrawal_id} does not exist")
+            return await _view(repo, withdrawal, replayed=False)
+
+    async def page(self, owner: str, state: WithdrawalState | None, page_size: int,
+                   page_token: str) -> WithdrawalPage:
+        """Withdrawals, newest request first, of one owner and in one state when given."""
+        if owner:
+            owner = parse_owner(owner)
+        page_size = page_size or DEFAULT_PAGE_SIZE
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgument("page.page_size", f"page_size must be 1..{MAX_PAGE_SIZE}")
+        after = decode_withdrawal_cursor(page_token) if page_token else None
+        async with self._sessions.begin() as session:
+            repo = AccountRepository(session)
+            rows = list(await repo.withdrawals_page(owner, state.value if state else "",
+                                                    page_size + 1, after))
+            page = rows[:page_size]
+            steps = await repo.steps_of_many([w.withdrawal_id for w in page])
+        has_more = len(rows) > page_size
+        token = encode_withdrawal_cursor(page[-1].created_at, page[-1].withdrawal_id) \
+            if has_more else ""
+        return WithdrawalPage([WithdrawalView(w, steps[w.withdrawal_id], False) for w in page],
+                              token, has_more)
 
     async def approve(self, withdrawal_id: str, operator: str, note: str) -> WithdrawalView:
         """REQUESTED → APPROVED; no money moves."""
@@ -194,3 +241,21 @@ async def _view(repo: AccountRepository, withdrawal: Withdrawal, *, replayed: bo
                 ) -> WithdrawalView:
     return WithdrawalView(withdrawal, list(await repo.steps_of(withdrawal.withdrawal_id)),
                           replayed)
+
+
+def encode_withdrawal_cursor(created_at: datetime, withdrawal_id: str) -> str:
+    """The opaque page token that resumes a withdrawal listing after this one."""
+    raw = json.dumps({"t": created_at.isoformat(), "id": withdrawal_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_withdrawal_cursor(token: str) -> tuple[datetime, str]:
+    """The (created_at, withdrawal_id) an ``encode_withdrawal_cursor`` token names."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        moment, withdrawal_id = datetime.fromisoformat(raw["t"]), raw["id"]
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeEncodeError):
+        raise InvalidArgument("page.page_token", "page_token is not a valid cursor") from None
+    if moment.tzinfo is None or not isinstance(withdrawal_id, str):
+        raise InvalidArgument("page.page_token", "page_token is not a valid cursor")
+    return moment, withdrawal_id

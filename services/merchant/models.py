@@ -19,6 +19,12 @@ STATES = (STATE_ACTIVE, STATE_DISABLED)
 # JeePay merchant types.
 MERCHANT_NORMAL = 1
 MERCHANT_ISV_SUB = 2
+# Fee rounding and refund-fee rules, stored with the codes of their proto enums; the gateway's
+# pay_order snapshot uses the same codes.
+ROUNDING_HALF_UP = 1
+ROUNDING_CEILING = 2
+REFUND_RETURN_PRO_RATA = 1
+REFUND_KEEP = 2
 
 
 class Base(DeclarativeBase):
@@ -53,6 +59,11 @@ class App(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
+def config_key(owner: str, if_code: str) -> str:
+    """The stable key of a channel config: "<app_id or isv_no>.<if_code>"."""
+    return f"{owner}.{if_code}"
+
+
 class ChannelConfig(Base):
     """An app's credentials for one channel interface, sealed as one JSON object."""
 
@@ -66,7 +77,7 @@ class ChannelConfig(Base):
 
 
 class PayPassage(Base):
-    """Which channel interface serves an app's wayCode, and the merchant fee rate."""
+    """Which channel interface serves an app's wayCode, with the merchant fee model."""
 
     __tablename__ = "pay_passage"
 
@@ -80,6 +91,13 @@ class PayPassage(Base):
     daily_limit: Mapped[int] = mapped_column(BigInteger, default=0)
     state: Mapped[int] = mapped_column(SmallInteger, default=STATE_ACTIVE)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    # The rest of the fee model (fen; 0 floor or cap: none) and the channel's own rate.
+    fee_fixed: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_floor: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_cap: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_rounding: Mapped[int] = mapped_column(SmallInteger, default=ROUNDING_HALF_UP)
+    refund_fee_rule: Mapped[int] = mapped_column(SmallInteger, default=REFUND_RETURN_PRO_RATA)
+    channel_cost_rate: Mapped[str | None] = mapped_column(String(16))
 
 
 class Isv(Base):

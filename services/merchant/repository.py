@@ -79,6 +79,30 @@ class MerchantRepository:
     async def isv_channel_config(self, isv_no: str, if_code: str) -> IsvChannelConfig | None:
         return await self._session.get(IsvChannelConfig, (isv_no, if_code))
 
+    async def app_channel_configs(self, app_id: str | None = None, if_code: str | None = None
+                                  ) -> Sequence[tuple[ChannelConfig, App, Merchant]]:
+        """Apps' own channel configs with their app and merchant: all, or one app's (ifCode's)."""
+        query = (select(ChannelConfig, App, Merchant)
+                 .join(App, App.app_id == ChannelConfig.app_id)
+                 .join(Merchant, Merchant.mch_no == App.mch_no))
+        if app_id is not None:
+            query = query.where(ChannelConfig.app_id == app_id)
+        if if_code is not None:
+            query = query.where(ChannelConfig.if_code == if_code)
+        rows = await self._session.execute(query)
+        return [(config, app, merchant) for config, app, merchant in rows.all()]
+
+    async def isv_channel_configs(self, isv_no: str | None = None, if_code: str | None = None
+                                  ) -> Sequence[tuple[IsvChannelConfig, Isv]]:
+        """ISVs' channel accounts with their ISV: all, or one ISV's (ifCode's)."""
+        query = select(IsvChannelConfig, Isv).join(Isv, Isv.isv_no == IsvChannelConfig.isv_no)
+        if isv_no is not None:
+            query = query.where(IsvChannelConfig.isv_no == isv_no)
+        if if_code is not None:
+            query = query.where(IsvChannelConfig.if_code == if_code)
+        rows = await self._session.execute(query)
+        return [(config, isv) for config, isv in rows.all()]
+
     async def isv_channel_configs_of(self, isv_no: str) -> Sequence[IsvChannelConfig]:
         query = (select(IsvChannelConfig).where(IsvChannelConfig.isv_no == isv_no)
                  .order_by(IsvChannelConfig.if_code))

@@ -16,6 +16,7 @@ from paymesh.services.common.grpcserver import (
 )
 from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.sharedstate import open_shared_state
+from paymesh.services.merchant.channel_configs import ChannelConfigDirectory
 from paymesh.services.merchant.isv import IsvService
 from paymesh.services.merchant.service import MerchantService
 from paymesh.services.merchant.servicer import MerchantServicer
@@ -46,7 +47,8 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     service = MerchantService(sessions(engine), box, shared)
     server, health = build_server([SERVICE_NAME])
     merchant_pb2_grpc.add_MerchantServiceServicer_to_server(
-        MerchantServicer(service, IsvService(sessions(engine), box, shared), config.admin_token),
+        MerchantServicer(service, IsvService(sessions(engine), box, shared),
+                         ChannelConfigDirectory(sessions(engine), box), config.admin_token),
         server)
     running = await start(server, health, address, [SERVICE_NAME],
                           cleanups=[engine.dispose, shared.close])

@@ -22,6 +22,7 @@ from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.sharedstate import SharedState
 from paymesh.services.common.waycodes import WAY_CODES
 from paymesh.services.merchant.changes import ConfigChange, ConfigChangeFeed
+from paymesh.services.merchant.channel_configs import app_params_context, open_app_params
 from paymesh.services.merchant.isv import active_isv, open_isv_params
 from paymesh.services.merchant.models import (
     MERCHANT_ISV_SUB,
@@ -34,12 +35,15 @@ from paymesh.services.merchant.models import (
     IsvChannelConfig,
     Merchant,
     PayPassage,
+    config_key,
     utc_now,
 )
 from paymesh.services.merchant.repository import MerchantRepository
 from paymesh.services.merchant.validation import (
     SANDBOX,
+    PassageFees,
     PassageRouting,
+    check_fees,
     check_if_code,
     check_routing,
     check_state,
@@ -47,7 +51,6 @@ from paymesh.services.merchant.validation import (
     encode_cursor,
     parse_channel_params,
     parse_contact,
-    parse_fee_rate,
     parse_name,
 )
 
@@ -94,11 +97,15 @@ class ChannelConfigView:
 
 @dataclass(frozen=True)
 class ResolvedPassage:
-    """A passage with the state and decrypted parameters of the channel config behind it."""
+    """A passage with the state, decrypted parameters and key of the channel config behind it.
+
+    ``config_key`` is empty when no config can serve it (the passage is then DISABLED).
+    """
 
     passage: PayPassage
     config_state: int
     params_json: str
+    config_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,13 +258,15 @@ class MerchantService:
             configs = await repo.channel_configs_of(app_id)
         return [ChannelConfigView(c, sorted(json.loads(self._open_params(c)))) for c in configs]
 
-    async def put_pay_passage(self, app_id: str, way_code: str, if_code: str, fee_rate: str,
-                              state: int, routing: PassageRouting | None = None) -> PayPassage:
+    async def put_pay_passage(self, app_id: str, way_code: str, if_code: str,
+                              fees: PassageFees, state: int,
+                              routing: PassageRouting | None = None) -> PayPassage:
+        """Creates or replaces a passage with its fee model and routing settings."""
         if way_code not in WAY_CODES:
             raise InvalidArgument("way_code", f"unknown wayCode {way_code!r}")
         check_if_code(if_code, "if_code")
         check_state(state)
-        rate = parse_fee_rate(fee_rate)
+        fee = check_fees(fees)
         routing = check_routing(routing or PassageRouting())
 
         async def work(repo: MerchantRepository) -> tuple[PayPassage, str]:
@@ -283,7 +292,10 @@ class MerchantService:
             if passage is None:
                 passage = PayPassage(app_id=app_id, way_code=way_code, if_code=if_code)
                 repo.add(passage)
-            passage.fee_rate, passage.state = rate, state
+            passage.fee_rate, passage.state = fee.rate, state
+            passage.fee_fixed, passage.fee_floor, passage.fee_cap = fee.fixed, fee.floor, fee.cap
+            passage.fee_rounding, passage.refund_fee_rule = fee.rounding, fee.refund_rule
+            passage.channel_cost_rate = fee.channel_cost_rate
             passage.priority, passage.weight = routing.priority, routing.weight
             passage.max_amount, passage.daily_limit = routing.max_amount, routing.daily_limit
             passage.updated_at = utc_now()
@@ -319,7 +331,8 @@ class MerchantService:
             if config is None:  # cannot happen through this service; never serve it
                 resolved.append(ResolvedPassage(passage, STATE_DISABLED, "{}"))
             elif isv is None or passage.if_code == SANDBOX:
-                resolved.append(ResolvedPassage(passage, config.state, self._open_params(config)))
+                resolved.append(ResolvedPassage(passage, config.state, self._open_params(config),
+                                                config_key(app_id, passage.if_code)))
             else:
                 resolved.append(self._through_isv(passage, config, isv,
                                                   isv_configs.get(passage.if_code)))
@@ -373,15 +386,15 @@ class MerchantService:
         params = {**open_isv_params(self._box, account),
                   "sub": json.loads(self._open_params(config))}
         return ResolvedPassage(passage, STATE_ACTIVE if usable else STATE_DISABLED,
-                               json.dumps(params, ensure_ascii=False))
+                               json.dumps(params, ensure_ascii=False),
+                               config_key(isv.isv_no, passage.if_code))
 
     def _seal_params(self, app_id: str, if_code: str, params: dict[str, object]) -> str:
         return self._box.seal(json.dumps(params, ensure_ascii=False),
-                              f"channel-config:{app_id}:{if_code}")
+                              app_params_context(app_id, if_code))
 
     def _open_params(self, config: ChannelConfig) -> str:
-        return self._box.open(config.params_sealed,
-                              f"channel-config:{config.app_id}:{config.if_code}")
+        return open_app_params(self._box, config)
 
 
 def _app_context(app_id: str) -> str:

@@ -13,9 +13,10 @@ from paymesh.services.common.edge import refuse_edge, require_admin
 from paymesh.services.common.errors import InvalidArgument
 from paymesh.services.common.timestamps import timestamp_of
 from paymesh.services.merchant import models
+from paymesh.services.merchant.channel_configs import ChannelConfigDirectory
 from paymesh.services.merchant.isv import IsvChannelConfigView, IsvService
 from paymesh.services.merchant.service import ChannelConfigView, MerchantService
-from paymesh.services.merchant.validation import PassageRouting
+from paymesh.services.merchant.validation import PassageFees, PassageRouting
 
 Ctx: TypeAlias = grpc.aio.ServicerContext
 _TO_CODE = {common_pb2.ENTITY_STATE_ACTIVE: models.STATE_ACTIVE,
@@ -23,15 +24,25 @@ _TO_CODE = {common_pb2.ENTITY_STATE_ACTIVE: models.STATE_ACTIVE,
 _FROM_CODE = {code: state for state, code in _TO_CODE.items()}
 _TYPES = {models.MERCHANT_NORMAL: merchant_pb2.MERCHANT_TYPE_NORMAL,
           models.MERCHANT_ISV_SUB: merchant_pb2.MERCHANT_TYPE_ISV_SUB}
+# Stored codes of the fee enums; UNSPECIFIED (0) is passed on as 0, the default.
+_ROUNDINGS = {merchant_pb2.FEE_ROUNDING_UNSPECIFIED: 0,
+              merchant_pb2.FEE_ROUNDING_HALF_UP: models.ROUNDING_HALF_UP,
+              merchant_pb2.FEE_ROUNDING_CEILING: models.ROUNDING_CEILING}
+_REFUND_RULES = {merchant_pb2.REFUND_FEE_RULE_UNSPECIFIED: 0,
+                 merchant_pb2.REFUND_FEE_RULE_RETURN_PRO_RATA: models.REFUND_RETURN_PRO_RATA,
+                 merchant_pb2.REFUND_FEE_RULE_KEEP: models.REFUND_KEEP}
+_ROUNDING_PB = {code: value for value, code in _ROUNDINGS.items() if code}
+_REFUND_RULE_PB = {code: value for value, code in _REFUND_RULES.items() if code}
 
 
 class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
     """Admin RPCs check the admin token at the edge; internal RPCs refuse the edge."""
 
     def __init__(self, service: MerchantService, isvs: IsvService,
-                 admin_token: str | None) -> None:
+                 configs: ChannelConfigDirectory, admin_token: str | None) -> None:
         self._service = service
         self._isvs = isvs
+        self._configs = configs
         self._admin_token = admin_token
 
     async def CreateIsv(self, request: merchant_pb2.CreateIsvRequest, context: Ctx
@@ -148,7 +159,11 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
                             ) -> merchant_pb2.PutPayPassageResponse:
         require_admin(context, self._admin_token)
         passage = await self._service.put_pay_passage(
-            request.app_id, request.way_code, request.if_code, request.fee_rate,
+            request.app_id, request.way_code, request.if_code, PassageFees(
+                request.fee_rate, request.fee_fixed, request.fee_floor, request.fee_cap,
+                _enum_code(request.fee_rounding, _ROUNDINGS, "fee_rounding"),
+                _enum_code(request.refund_fee_rule, _REFUND_RULES, "refund_fee_rule"),
+                request.channel_cost_rate or None),
             state_code(request.state, models.STATE_ACTIVE),
             PassageRouting(request.priority, request.weight, request.max_amount_per_order,
                            request.daily_amount_limit))
@@ -169,7 +184,18 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             app_secret=resolved.app_secret,
             passages=[merchant_pb2.ResolvedPassage(
                 passage=passage_pb(p.passage), channel_config_state=_FROM_CODE[p.config_state],
-                channel_params_json=p.params_json) for p in resolved.passages])
+                channel_params_json=p.params_json, channel_config_key=p.config_key)
+                for p in resolved.passages])
+
+    async def ResolveChannelConfigs(self, request: merchant_pb2.ResolveChannelConfigsRequest,
+                                    context: Ctx) -> merchant_pb2.ResolveChannelConfigsResponse:
+        refuse_edge(context)
+        configs = await self._configs.resolve(request.channel_config_key)
+        return merchant_pb2.ResolveChannelConfigsResponse(channel_configs=[
+            merchant_pb2.ResolvedChannelConfig(
+                channel_config_key=c.key, if_code=c.if_code, state=_FROM_CODE[c.state],
+                app_id=c.app_id, isv_no=c.isv_no, mch_no=c.mch_no,
+                channel_params_json=c.params_json) for c in configs])
 
     async def WatchConfigChanges(self, request: merchant_pb2.WatchConfigChangesRequest,
                                  context: Ctx
@@ -194,6 +220,13 @@ def state_code(state: int, default: int | None) -> int:
     return _TO_CODE[state]  # type: ignore[index]
 
 
+def _enum_code(value: int, codes: dict[int, int], field: str) -> int:
+    """The stored code of a fee enum (0 when unspecified); an unknown value names ``field``."""
+    if value not in codes:
+        raise InvalidArgument(field, f"{field} {value} is not one of its enum's values")
+    return codes[value]
+
+
 
 def merchant_pb(merchant: models.Merchant) -> merchant_pb2.Merchant:
     return merchant_pb2.Merchant(mch_no=merchant.mch_no, name=merchant.name,
@@ -208,9 +241,10 @@ def isv_pb(isv: models.Isv) -> merchant_pb2.Isv:
 
 
 def isv_config_pb(view: IsvChannelConfigView) -> merchant_pb2.ChannelConfig:
-    return merchant_pb2.ChannelConfig(isv_no=view.config.isv_no, if_code=view.config.if_code,
-                                      state=_FROM_CODE[view.config.state],
-                                      param_names=view.param_names)
+    return merchant_pb2.ChannelConfig(
+        isv_no=view.config.isv_no, if_code=view.config.if_code,
+        state=_FROM_CODE[view.config.state], param_names=view.param_names,
+        channel_config_key=models.config_key(view.config.isv_no, view.config.if_code))
 
 
 def app_pb(app: models.App) -> merchant_pb2.App:
@@ -220,9 +254,10 @@ def app_pb(app: models.App) -> merchant_pb2.App:
 
 
 def channel_config_pb(view: ChannelConfigView) -> merchant_pb2.ChannelConfig:
-    return merchant_pb2.ChannelConfig(app_id=view.config.app_id, if_code=view.config.if_code,
-                                      state=_FROM_CODE[view.config.state],
-                                      param_names=view.param_names)
+    return merchant_pb2.ChannelConfig(
+        app_id=view.config.app_id, if_code=view.config.if_code,
+        state=_FROM_CODE[view.config.state], param_names=view.param_names,
+        channel_config_key=models.config_key(view.config.app_id, view.config.if_code))
 
 
 def passage_pb(passage: models.PayPassage) -> merchant_pb2.PayPassage:
@@ -230,4 +265,9 @@ def passage_pb(passage: models.PayPassage) -> merchant_pb2.PayPassage:
                                    if_code=passage.if_code, fee_rate=passage.fee_rate,
                                    state=_FROM_CODE[passage.state], priority=passage.priority,
                                    weight=passage.weight, max_amount_per_order=passage.max_amount,
-                                   daily_amount_limit=passage.daily_limit)
+                                   daily_amount_limit=passage.daily_limit,
+                                   fee_fixed=passage.fee_fixed, fee_floor=passage.fee_floor,
+                                   fee_cap=passage.fee_cap,
+                                   fee_rounding=_ROUNDING_PB[passage.fee_rounding],
+                                   refund_fee_rule=_REFUND_RULE_PB[passage.refund_fee_rule],
+                                   channel_cost_rate=passage.channel_cost_rate or "")

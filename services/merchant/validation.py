@@ -17,7 +17,13 @@ from decimal import Decimal, InvalidOperation
 
 from paymesh.services.common.errors import InvalidArgument
 from paymesh.services.common.waycodes import IF_CODES
-from paymesh.services.merchant.models import STATES
+from paymesh.services.merchant.models import (
+    REFUND_KEEP,
+    REFUND_RETURN_PRO_RATA,
+    ROUNDING_CEILING,
+    ROUNDING_HALF_UP,
+    STATES,
+)
 
 SANDBOX = "sandbox"
 _FEE_RATE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
@@ -25,6 +31,7 @@ _FEE_RATE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
 
 MAX_WEIGHT = 10_000
 MAX_PRIORITY = 1_000
+MAX_FEE_FIXED = 100_000_000  # fen: one million yuan
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,23 @@ class PassageRouting:
     weight: int = 1
     max_amount: int = 0
     daily_limit: int = 0
+
+
+@dataclass(frozen=True)
+class PassageFees:
+    """A passage's merchant fee model (money-and-reconciliation §5.2) and the channel's rate.
+
+    Amounts in fen (0 for floor and cap: none); rates are decimal strings; rounding and
+    refund_rule are the stored codes (0: the default), ``channel_cost_rate`` None when unknown.
+    """
+
+    rate: str = "0"
+    fixed: int = 0
+    floor: int = 0
+    cap: int = 0
+    rounding: int = 0
+    refund_rule: int = 0
+    channel_cost_rate: str | None = None
 
 
 def check_routing(routing: PassageRouting) -> PassageRouting:
@@ -56,21 +80,52 @@ def check_routing(routing: PassageRouting) -> PassageRouting:
 
 def parse_fee_rate(text: str) -> str:
     """A fee rate as stored: plain decimal, 0 <= rate < 1, at most 6 places, normalized."""
+    return parse_rate(text, "fee_rate")
+
+
+def parse_rate(text: str, field: str) -> str:
+    """A rate named ``field`` as stored: plain decimal, 0 <= rate < 1, at most 6 places."""
     text = text.strip() or "0"
     if not _FEE_RATE.fullmatch(text):
-        raise InvalidArgument("fee_rate", f"fee_rate must be a decimal like 0.006, got {text!r}")
+        raise InvalidArgument(field, f"{field} must be a decimal like 0.006, got {text!r}")
     try:
         rate = Decimal(text)
     except InvalidOperation:
-        raise InvalidArgument("fee_rate", f"fee_rate {text!r} is not a decimal") from None
+        raise InvalidArgument(field, f"{field} {text!r} is not a decimal") from None
     if not Decimal(0) <= rate < Decimal(1):
-        raise InvalidArgument("fee_rate", "fee_rate must be at least 0 and below 1")
+        raise InvalidArgument(field, f"{field} must be at least 0 and below 1")
     if rate == 0:
         return "0"
     normal = rate.normalize()
     if -int(normal.as_tuple().exponent) > 6:
-        raise InvalidArgument("fee_rate", "fee_rate has more than 6 decimal places")
+        raise InvalidArgument(field, f"{field} has more than 6 decimal places")
     return format(normal, "f")
+
+
+def check_fees(fees: PassageFees) -> PassageFees:
+    """The fee model as stored: rates normalized, enums defaulted; a bad value names its field.
+
+    The gateway snapshots it on every order and computes the fee from it
+    (money-and-reconciliation §5.2); 0 for floor and cap means "none".
+    """
+    rate = parse_fee_rate(fees.rate)
+    if not 0 <= fees.fixed <= MAX_FEE_FIXED:
+        raise InvalidArgument("fee_fixed", f"fee_fixed must be from 0 to {MAX_FEE_FIXED} fen")
+    if fees.floor < 0:
+        raise InvalidArgument("fee_floor", "fee_floor must be ≥ 0 fen (0: no floor)")
+    if fees.cap < 0:
+        raise InvalidArgument("fee_cap", "fee_cap must be ≥ 0 fen (0: no cap)")
+    if fees.floor and fees.cap and fees.cap < fees.floor:
+        raise InvalidArgument("fee_cap", f"fee_cap {fees.cap} is below fee_floor {fees.floor}")
+    rounding = fees.rounding or ROUNDING_HALF_UP
+    if rounding not in (ROUNDING_HALF_UP, ROUNDING_CEILING):
+        raise InvalidArgument("fee_rounding", "fee_rounding must be HALF_UP or CEILING")
+    refund_rule = fees.refund_rule or REFUND_RETURN_PRO_RATA
+    if refund_rule not in (REFUND_RETURN_PRO_RATA, REFUND_KEEP):
+        raise InvalidArgument("refund_fee_rule", "refund_fee_rule must be RETURN_PRO_RATA or KEEP")
+    cost = fees.channel_cost_rate.strip() if fees.channel_cost_rate else ""
+    return PassageFees(rate, fees.fixed, fees.floor, fees.cap, rounding, refund_rule,
+                       parse_rate(cost, "channel_cost_rate") if cost else None)
 
 
 def parse_name(value: str) -> str:

@@ -3,11 +3,13 @@ in-process server on port 0 with a real stub."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 import pytest
 
 from paymesh.account.v1 import account_pb2_grpc
+from paymesh.services.account import service as ledger_module
 from paymesh.services.account.server import create
 from paymesh.services.account.service import AccountService
 from paymesh.services.common.clients import open_channel
@@ -35,3 +37,13 @@ async def server(config: MeshConfig) -> AsyncIterator[RunningServer]:
 async def stub(server: RunningServer) -> AsyncIterator[account_pb2_grpc.AccountServiceStub]:
     async with open_channel(f"127.0.0.1:{server.port}") as channel:
         yield account_pb2_grpc.AccountServiceStub(channel)
+
+
+@pytest.fixture
+def at(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Sets the instant (aware UTC) the ledger records the next postings at."""
+
+    def set_clock(moment: datetime) -> None:
+        monkeypatch.setattr(ledger_module, "utc_now", lambda: moment)
+
+    return set_clock

@@ -35,6 +35,7 @@ from tests.e2e.helpers import (
 pytestmark = pytest.mark.e2e
 PENDING, CLEARING, FEE = (apb.ACCOUNT_KIND_PENDING, apb.ACCOUNT_KIND_CHANNEL_CLEARING,
                           apb.ACCOUNT_KIND_FEE_INCOME)
+FROZEN = apb.ACCOUNT_KIND_FROZEN
 
 
 @pytest.fixture
@@ -93,21 +94,31 @@ async def test_payment_and_refunds_post_once_each_to_the_fen(
     await pay_on_sandbox_page(http, created["data"]["payData"])
     await until(lambda: balance(ledger, shop.mch_no, PENDING), 1227)
     postings = {f"pay:{pay_order_id}"}
+    # The money went through the app's own sandbox config: its clearing account, by key.
+    clearing = f"channel:{shop.app_id}.sandbox"
+    assert gateway_rows(mesh, "SELECT channel_config_key FROM pay_order WHERE pay_order_id = :p",
+                        p=pay_order_id) == [(f"{shop.app_id}.sandbox",)]
     assert await moved_by(ledger, "platform", FEE, postings) == 7
-    assert await moved_by(ledger, "channel:sandbox", CLEARING, postings) == -1234
+    assert await balance(ledger, clearing, CLEARING) == -1234
 
     refunds = []
-    for amount, pending_after in ((600, 630), (634, 0)):  # fee shares 3 (3.40) and the 4 left
+    for amount, pending_after, share in ((600, 630, 3), (634, 0, 4)):  # 3 (3.40), the 4 left
         answer = await signed_post(http, mesh, "/api/refund/refundOrder", {
             "payOrderId": pay_order_id, "mchRefundNo": f"LG{amount}{pay_order_id[-8:]}",
             "refundAmount": amount, "currency": "cny", "refundReason": "returned"}, shop)
         assert answer["data"]["state"] == 2, answer
         refunds.append(answer["data"]["refundOrderId"])
+        # Held in FROZEN when the refund is asked, out to clearing once it is booked.
         await until(lambda: balance(ledger, shop.mch_no, PENDING), pending_after)
+        await until(lambda: moved_by(ledger, "platform", FEE, {f"refund:{refunds[-1]}"}),
+                    -share)
+        assert await balance(ledger, shop.mch_no, FROZEN) == 0
     postings |= {f"refund:{r}" for r in refunds}
     assert await moved_by(ledger, "platform", FEE, postings) == 0
-    assert await moved_by(ledger, "channel:sandbox", CLEARING, postings) == 0
+    assert await balance(ledger, clearing, CLEARING) == 0
     assert await moved_by(ledger, "platform", FEE, {f"refund:{refunds[0]}"}) == -3
+    assert gateway_rows(mesh, "SELECT DISTINCT channel_config_key FROM refund_order "
+                        "WHERE pay_order_id = :p", p=pay_order_id) == [(f"{shop.app_id}.sandbox",)]
 
     # The same events delivered again, straight to a consumer: nothing moves twice.
     engine = open_engine(mesh.config.db_urls["gateway"])
@@ -137,19 +148,20 @@ async def test_payment_and_refunds_post_once_each_to_the_fen(
     await until(redelivered, 3)
     assert await balance(ledger, shop.mch_no, PENDING) == 0
     assert await moved_by(ledger, "platform", FEE, postings) == 0
-    assert await moved_by(ledger, "channel:sandbox", CLEARING, postings) == 0
+    assert await balance(ledger, clearing, CLEARING) == 0
     for posting in postings:  # one transfer set per event (two transfers each), never a second
-        assert await _transfers_of(ledger, posting) == 2, posting
+        assert await _transfers_of(ledger, clearing, posting) == 2, posting
 
     checked = mesh.cli("ledger", "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert json.loads(checked.stdout)["sound"] is True
 
 
-async def _transfers_of(ledger: account_pb2_grpc.AccountServiceStub, posting: str) -> int:
-    """How many transfers of ``posting`` touch the sandbox's clearing account."""
+async def _transfers_of(ledger: account_pb2_grpc.AccountServiceStub, owner: str,
+                       posting: str) -> int:
+    """How many transfers of ``posting`` touch the clearing account of ``owner``."""
     [account] = [a for a in (await ledger.GetBalances(apb.GetBalancesRequest(
-        owner="channel:sandbox"))).accounts if a.currency == "CNY"]
+        owner=owner))).accounts if a.currency == "CNY"]
     count, token = 0, ""
     while True:
         page = await ledger.ListEntries(apb.ListEntriesRequest(
