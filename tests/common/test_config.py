@@ -23,7 +23,11 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.http_host == "127.0.0.1"
     assert config.http_port == 9216
     assert dict(config.addrs) == {"merchant": "127.0.0.1:9217", "gateway": "127.0.0.1:9218",
-                                  "channel": "127.0.0.1:9219", "account": "127.0.0.1:9221"}
+                                  "channel": "127.0.0.1:9219", "account": "127.0.0.1:9221",
+                                  "reconciliation": "127.0.0.1:9222"}
+    assert dict(config.metrics_ports) == {"merchant": 9317, "gateway": 9318, "channel": 9319,
+                                          "account": 9321, "reconciliation": 9322, "jobs": 9323}
+    assert (config.metrics_host, config.tracestore_addr) == ("127.0.0.1", "127.0.0.1:9223")
     assert [config.listen_port(s) for s in ("merchant", "gateway", "channel")] == [9217, 9218, 9219]
     assert config.envoy_admin_port == 9220
     assert config.public_url == "http://127.0.0.1:9216"
@@ -114,3 +118,14 @@ def test_missing_master_key_is_an_error_when_required(tmp_path: Path) -> None:
 def test_bad_value_names_the_variable(tmp_path: Path, variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         MeshConfig.from_env(env_for(tmp_path, **{variable: value}))
+
+
+def test_metrics_ports_may_be_turned_off_but_not_malformed(tmp_path: Path) -> None:
+    config = MeshConfig.from_env(env_for(tmp_path, PAYMESH_GATEWAY_METRICS_PORT="0",
+                                         PAYMESH_JOBS_METRICS_PORT="19323"))
+    assert (config.metrics_port("gateway"), config.metrics_port("jobs")) == (0, 19323)
+    for bad in ("-1", "70000", "x"):
+        with pytest.raises(ConfigError, match="PAYMESH_CHANNEL_METRICS_PORT"):
+            MeshConfig.from_env(env_for(tmp_path, PAYMESH_CHANNEL_METRICS_PORT=bad))
+    with pytest.raises(ConfigError, match="PAYMESH_TRACESTORE_ADDR"):
+        MeshConfig.from_env(env_for(tmp_path, PAYMESH_TRACESTORE_ADDR="nohost"))

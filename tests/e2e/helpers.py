@@ -7,10 +7,12 @@ import secrets
 import time
 from typing import Any
 
+import grpc
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
 from paymesh.services.client.merchant import MerchantCredentials, signed_params
 from tests.e2e.conftest import RunningMesh
 
@@ -111,3 +113,18 @@ async def wait_for_state(http: httpx.AsyncClient, mesh: RunningMesh,
         if answer["data"]["state"] == state or time.monotonic() > deadline:
             return answer
         await asyncio.sleep(0.1)
+
+
+async def fresh_app(mesh: RunningMesh) -> MerchantCredentials:
+    """A new merchant and app (so no process has its pay context cached yet)."""
+    async with grpc.aio.insecure_channel(mesh.config.addrs["merchant"]) as channel:
+        stub = merchant_pb2_grpc.MerchantServiceStub(channel)
+        merchant = await stub.CreateMerchant(merchant_pb2.CreateMerchantRequest(
+            name="Traced Tea", contact="ops@example.com"))
+        app = await stub.CreateApp(merchant_pb2.CreateAppRequest(
+            mch_no=merchant.merchant.mch_no, name="traced", allow_private_notify_url=True))
+        for way_code in ("WX_NATIVE", "WX_BAR"):
+            await stub.PutPayPassage(merchant_pb2.PutPayPassageRequest(
+                app_id=app.app.app_id, way_code=way_code, if_code="sandbox",
+                fee_rate="0.006"))
+    return MerchantCredentials(merchant.merchant.mch_no, app.app.app_id, app.app_secret)
