@@ -1,8 +1,9 @@
 """``python -m paymesh.jobs``: the scheduler process that drives the mesh's periodic work.
 
-It only calls RPCs (the gateway's OrderSweepService and NotificationService), so it holds no
-database connection and any number of copies may run: each turn of each job runs once, in the
-copy that wins it in the shared state (see runner.py).
+It only calls RPCs (the gateway's OrderSweepService and NotificationService, the account
+service's SettleDue, the merchant's ResolveChannelConfigs and the reconciliation service's
+RunBatch), so it holds no database connection and any number of copies may run: each turn of
+each job runs once, in the copy that wins it in the shared state (see runner.py).
 
 Health: the process writes a heartbeat file, ``<data dir>/jobs.heartbeat`` holding its pid and
 the time, once its scheduler is running and every HEARTBEAT_SECONDS after; ``paymesh up`` takes
@@ -28,6 +29,7 @@ from paymesh.jobs.runner import JobRunner, build_scheduler, process_owner
 from paymesh.services.common.clients import open_channel
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.logs import setup_logging
+from paymesh.services.common.metrics import serve_metrics
 from paymesh.services.common.sharedstate import open_shared_state
 from paymesh.services.common.telemetry import setup_tracing
 
@@ -43,13 +45,18 @@ async def serve(mesh: MeshConfig, config: JobsConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     gateway = open_channel(mesh.addrs["gateway"])
+    account = open_channel(mesh.addrs["account"])
+    merchant = open_channel(mesh.addrs["merchant"])
+    reconciliation = open_channel(mesh.addrs["reconciliation"])
     shared = open_shared_state(mesh.shared_state_url, mesh.shared_state_prefix)
-    runner = JobRunner(shared, JobStubs.on(gateway), process_owner(), config.run_timeout)
+    runner = JobRunner(shared, JobStubs.on(gateway, account, merchant, reconciliation),
+                       process_owner(), config.run_timeout)
     jobs = registry(config)
     scheduler = build_scheduler(jobs, runner)
     heartbeat = Heartbeat(mesh.data_dir / HEARTBEAT_FILE)
     scheduler.add_job(heartbeat.beat, IntervalTrigger(seconds=HEARTBEAT_SECONDS),
                       id="heartbeat", name="heartbeat")
+    metrics = await serve_metrics("jobs", mesh)  # runs by job and outcome (docs/operations.md)
     scheduler.start()
     heartbeat.beat()
     log.info("scheduling %s", ", ".join(f"{job.name} every {job.interval:g} s" for job in jobs))
@@ -61,7 +68,12 @@ async def serve(mesh: MeshConfig, config: JobsConfig) -> None:
     finally:
         scheduler.shutdown(wait=False)
         heartbeat.remove()
+        if metrics is not None:
+            await metrics.close()
         await gateway.close()
+        await account.close()
+        await merchant.close()
+        await reconciliation.close()
         await shared.close()
 
 

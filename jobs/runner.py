@@ -10,7 +10,8 @@ the shared state:
    running the same turn again once the lock is released.
 
 Each run that happens is its own trace: a new root span ``job <name>``, under which the gRPC
-client spans of the RPCs it makes follow into the gateway.
+client spans of the RPCs it makes follow into the gateway. Each run is also counted by job and
+outcome, with its duration, in the process's metrics (common.metrics.job_instruments).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from paymesh.jobs.registry import Job, JobStubs
+from paymesh.services.common import spanattrs
+from paymesh.services.common.metrics import job_instruments
 from paymesh.services.common.sharedstate import SharedState
 
 log = logging.getLogger(__name__)
@@ -80,11 +83,13 @@ class JobRunner:
             await self._shared.delete_if_equals(lock, self._owner)
 
     async def _traced(self, job: Job, turn: int) -> None:
+        runs, duration, last_ok = job_instruments()
+        started = time.perf_counter()
         with self._tracer.start_as_current_span(
                 f"job {job.name}", context=otel_context.Context(), kind=SpanKind.INTERNAL,
                 record_exception=False, set_status_on_exception=False,
-                attributes={"paymesh.job": job.name, "paymesh.job.turn": turn,
-                            "paymesh.job.owner": self._owner}) as span:
+                attributes=spanattrs.checked({"paymesh.job": job.name, "paymesh.job.turn": turn,
+                                              "paymesh.job.owner": self._owner})) as span:
             try:
                 async with asyncio.timeout(self._run_timeout):
                     await job.run(self._stubs)
@@ -92,6 +97,12 @@ class JobRunner:
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
                 log.warning("job %s failed: %s", job.name, _describe(error))
+                runs.labels(job.name, "failed").inc()
+            else:
+                runs.labels(job.name, "ok").inc()
+                last_ok.labels(job.name).set(time.time())
+            finally:
+                duration.labels(job.name).observe(time.perf_counter() - started)
 
     async def drain(self, grace: float) -> None:
         """Waits up to ``grace`` seconds for the runs in flight to finish."""

@@ -1,6 +1,7 @@
 """Every check paymesh's CI runs, in order; ``./dev test`` calls this.
 
-1. gen/ matches proto/ (scripts/gen_protos.py --check)
+1. gen/ matches proto/ (scripts/gen_protos.py --check), docs/openapi.json matches gen/
+   (scripts/gen_openapi.py --check)
 2. buf lint (STANDARD) over the contracts
 3. buf breaking against the previous commit's contracts, when there is one
 4. ruff
@@ -50,6 +51,9 @@ def contracts() -> list[str]:
     step("gen/ is up to date")
     if run([sys.executable, "scripts/gen_protos.py", "--check"]) != 0:
         failures.append("gen/ out of date")
+    step("docs/openapi.json is up to date")
+    if run([sys.executable, "scripts/gen_openapi.py", "--check"]) != 0:
+        failures.append("docs/openapi.json out of date")
     tool = buf()
     if tool is None:
         print("buf not found (npm install installs it)")

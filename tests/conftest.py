@@ -20,15 +20,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from paymesh.services.common import db
-from paymesh.services.common.config import SERVICES, MeshConfig
+from paymesh.services.common.config import METRICS_PORTS, SERVICES, MeshConfig
 
 BACKEND = os.environ.get("PAYMESH_TEST_BACKEND", "sqlite")
 MARIADB_URL = os.environ.get("PAYMESH_TEST_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("PAYMESH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-DB_SERVICES = ("merchant", "gateway", "channel", "account")
+
+# Property tests are judged on what they find, not on how fast one example runs: the suite shares
+# two cores with the mesh's processes, so a per-example deadline only makes them flaky.
+settings.register_profile("paymesh", deadline=None)
+settings.load_profile("paymesh")
+DB_SERVICES = ("merchant", "gateway", "channel", "account", "reconciliation")
 LOCALSTRIPE_SCRIPT = Path(__file__).parent / "channel" / "stripe" / "localstripe_server.py"
 START_TIMEOUT_SECONDS = 15.0
 
@@ -66,16 +72,23 @@ def mesh_env(data_dir: Path) -> dict[str, str]:
         "PAYMESH_ADMIN_TOKEN": secrets.token_urlsafe(24),
         "PAYMESH_HTTP_PORT": str(free_port()),
         "PAYMESH_ENVOY_ADMIN_PORT": str(free_port()),
+        # Spans go to the mesh's own trace store, whatever collector this shell may name.
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "",
         # Merchant-notification retries 100 times faster: 30 s becomes 0.3 s.
         "PAYMESH_NOTIFY_SCHEDULE_SCALE": "0.01",
         # The jobs process runs every job each second, and sweeps orders paying for 1 s, so the
         # end-to-end tests see polling, expiry and refund sweeps within a bounded wait.
         **{f"PAYMESH_JOBS_{name}": "1" for name in (
             "SWEEP_PAYING_INTERVAL", "PAYING_AGE", "EXPIRE_INTERVAL", "REFUND_INTERVAL",
-            "NOTIFY_INTERVAL")},
+            "NOTIFY_INTERVAL", "SETTLE_INTERVAL", "RECONCILE_INTERVAL", "RECONCILE_RETRY")},
+        # Yesterday's reconciliation at every tick instead of from 10:00 (UTC+8).
+        "PAYMESH_JOBS_RECONCILE_AT": "now",
     }
     for service in SERVICES:
         env[f"PAYMESH_{service.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
+    for process in METRICS_PORTS:
+        env[f"PAYMESH_{process.upper()}_METRICS_PORT"] = str(free_port())
+    env["PAYMESH_TRACESTORE_ADDR"] = f"127.0.0.1:{free_port()}"
     if BACKEND == "mariadb":
         require_server("MariaDB", "127.0.0.1", 3306)
         require_server("Redis", "127.0.0.1", 6379)

@@ -7,9 +7,9 @@ payment, so the sandbox can answer queries and callbacks the way a real channel 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paymesh.services.common.db import UtcDateTime
@@ -57,6 +57,8 @@ class SandboxPayment(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Fen refunded or being refunded (PROCESSING refunds hold their amount); ≤ amount.
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # When the payment succeeded (its bill day); None until then.
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
 
 
 class SandboxRefundState(enum.StrEnum):
@@ -83,4 +85,35 @@ class SandboxRefund(Base):
     channel_refund_no: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When the refund last changed: for a SUCCESS refund, when it succeeded (its bill day).
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SandboxBillMistakeKind(enum.StrEnum):
+    """How a planted mistake makes the sandbox's bill disagree with the platform."""
+
+    AMOUNT = "AMOUNT"
+    FEE = "FEE"
+    STATUS = "STATUS"
+    OMIT = "OMIT"
+    EXTRA = "EXTRA"
+
+
+class SandboxBillMistake(Base):
+    """A test's planted disagreement in the sandbox's bills, about one order or refund id.
+
+    ``ref`` is a pay order id (payment rows, EXTRA) or a refund order id (refund rows). AMOUNT and
+    FEE give the fen the bill reports, STATUS the status it reports (SUCCESS, PROCESSING,
+    FAILED), OMIT leaves the row out, EXTRA adds a payment the platform never made on
+    ``bill_date`` (amount, and fee or the feeRate's).
+    """
+
+    __tablename__ = "sandbox_bill_mistake"
+
+    ref: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    fee: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    bill_date: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -10,20 +10,24 @@ however many refunds race for one payment, together they never exceed what was p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Row, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from paymesh.services.channel.models import (
+    SandboxBillMistake,
     SandboxPayment,
     SandboxRefund,
     SandboxRefundState,
     SandboxState,
 )
+
+_BILL_FETCH = 1000
 
 
 class SandboxBook:
@@ -61,13 +65,17 @@ class SandboxBook:
 
     async def move(self, token: str, allowed: Iterable[SandboxState], to: SandboxState,
                    now: datetime) -> bool:
-        """Moves the payment to ``to`` from an allowed state; True when this call moved it."""
+        """Moves the payment to ``to`` from an allowed state; True when this call moved it.
+
+        A move to SUCCESS also records ``paid_at``.
+        """
+        paid = {"paid_at": now} if to == SandboxState.SUCCESS else {}
         async with self._sessions.begin() as session:
             result = cast(CursorResult[Any], await session.execute(
                 update(SandboxPayment)
                 .where(SandboxPayment.token == token,
                        SandboxPayment.state.in_([s.value for s in allowed]))
-                .values(state=to.value, updated_at=now)
+                .values(state=to.value, updated_at=now, **paid)
                 .execution_options(synchronize_session=False)))
             return result.rowcount == 1
 
@@ -138,3 +146,64 @@ class SandboxBook:
                 .order_by(SandboxRefund.created_at, SandboxRefund.refund_order_id))
             refunds: Sequence[SandboxRefund] = found.all()
             return refunds
+
+    async def bill_payments(self, start: datetime, end: datetime
+                            ) -> AsyncIterator[Row[tuple[str, str, int, str, datetime]]]:
+        """(pay_order_id, channel_order_no, amount, currency, paid_at) of the payments that
+        succeeded in [start, end), oldest first, streamed."""
+        async with self._sessions() as session:
+            rows = await session.stream(
+                select(SandboxPayment.pay_order_id, SandboxPayment.channel_order_no,
+                       SandboxPayment.amount, SandboxPayment.currency, SandboxPayment.paid_at)
+                .where(SandboxPayment.state == SandboxState.SUCCESS.value,
+                       SandboxPayment.paid_at >= start, SandboxPayment.paid_at < end)
+                .order_by(SandboxPayment.paid_at, SandboxPayment.pay_order_id)
+                .execution_options(yield_per=_BILL_FETCH))
+            async for row in rows:
+                yield row
+
+    async def bill_refunds(self, start: datetime, end: datetime
+                           ) -> AsyncIterator[Row[tuple[str, str, str, str, int, str, datetime,
+                                                        int]]]:
+        """(refund_order_id, channel_refund_no, pay_order_id, channel_order_no, amount,
+        currency, updated_at, refunded_before) of the refunds that succeeded in [start, end),
+        oldest first; ``refunded_before``: what the payment's successful refunds requested
+        before this one add up to (for the refund's share of the fee)."""
+        earlier = aliased(SandboxRefund)
+        refunded_before = (
+            select(func.coalesce(func.sum(earlier.amount), 0))
+            .where(earlier.pay_order_id == SandboxRefund.pay_order_id,
+                   earlier.state == SandboxRefundState.SUCCESS.value,
+                   or_(earlier.created_at < SandboxRefund.created_at,
+                       and_(earlier.created_at == SandboxRefund.created_at,
+                            earlier.refund_order_id < SandboxRefund.refund_order_id)))
+            .scalar_subquery())
+        async with self._sessions() as session:
+            rows = await session.stream(
+                select(SandboxRefund.refund_order_id, SandboxRefund.channel_refund_no,
+                       SandboxRefund.pay_order_id, SandboxPayment.channel_order_no,
+                       SandboxRefund.amount, SandboxPayment.currency, SandboxRefund.updated_at,
+                       refunded_before)
+                .join(SandboxPayment, SandboxPayment.pay_order_id == SandboxRefund.pay_order_id)
+                .where(SandboxRefund.state == SandboxRefundState.SUCCESS.value,
+                       SandboxRefund.updated_at >= start, SandboxRefund.updated_at < end)
+                .order_by(SandboxRefund.updated_at, SandboxRefund.refund_order_id)
+                .execution_options(yield_per=_BILL_FETCH))
+            async for row in rows:
+                yield row
+
+    async def bill_mistakes(self, bill_date: date) -> Sequence[SandboxBillMistake]:
+        """The planted mistakes that can touch the bill of ``bill_date``."""
+        async with self._sessions() as session:
+            found = await session.scalars(
+                select(SandboxBillMistake).where(or_(SandboxBillMistake.bill_date.is_(None),
+                                                     SandboxBillMistake.bill_date == bill_date)))
+            mistakes: Sequence[SandboxBillMistake] = found.all()
+            return mistakes
+
+    async def plant_mistake(self, mistake: SandboxBillMistake) -> None:
+        """Stores a planted bill mistake, replacing one of the same kind about the same id."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(SandboxBillMistake).where(
+                SandboxBillMistake.ref == mistake.ref, SandboxBillMistake.kind == mistake.kind))
+            session.add(mistake)

@@ -25,6 +25,9 @@ Call = Callable[[Stub], Awaitable[Message]]
 TIMEOUT_SECONDS = 15.0
 _STATES: dict[str, common_pb2.EntityState] = {"active": common_pb2.ENTITY_STATE_ACTIVE,
                                               "disabled": common_pb2.ENTITY_STATE_DISABLED}
+_ROUNDINGS = {"HALF_UP": pb.FEE_ROUNDING_HALF_UP, "CEILING": pb.FEE_ROUNDING_CEILING}
+_REFUND_FEE_RULES = {"RETURN_PRO_RATA": pb.REFUND_FEE_RULE_RETURN_PRO_RATA,
+                     "KEEP": pb.REFUND_FEE_RULE_KEEP}
 
 
 async def _call(call: Call) -> Message:
@@ -132,8 +135,11 @@ def _passage_commands(commands: Any) -> None:
               lambda a: lambda s: s.PutPayPassage(pb.PutPayPassageRequest(
                   app_id=a.app_id, way_code=a.way_code, if_code=a.if_code,
                   fee_rate=a.fee_rate, state=_active(a), priority=a.priority, weight=a.weight,
-                  max_amount_per_order=a.max_amount, daily_amount_limit=a.daily_limit),
-                  timeout=TIMEOUT_SECONDS))
+                  max_amount_per_order=a.max_amount, daily_amount_limit=a.daily_limit,
+                  fee_fixed=a.fee_fixed, fee_floor=a.fee_floor, fee_cap=a.fee_cap,
+                  fee_rounding=_ROUNDINGS[a.fee_rounding],
+                  refund_fee_rule=_REFUND_FEE_RULES[a.refund_fee_rule],
+                  channel_cost_rate=a.channel_cost_rate), timeout=TIMEOUT_SECONDS))
     p.add_argument("app_id", metavar="APP_ID")
     p.add_argument("way_code", metavar="WAY_CODE")
     p.add_argument("--if-code", required=True, metavar="IF")
@@ -145,6 +151,20 @@ def _passage_commands(commands: Any) -> None:
                    help="largest order in fen (default 0: no limit)")
     p.add_argument("--daily-limit", type=int, default=0, metavar="FEN",
                    help="total per day in fen (default 0: no limit)")
+    p.add_argument("--fee-fixed", type=int, default=0, metavar="FEN",
+                   help="fixed part of the fee in fen, added after rounding (default 0)")
+    p.add_argument("--fee-floor", type=int, default=0, metavar="FEN",
+                   help="smallest fee in fen, 保底 (default 0: none)")
+    p.add_argument("--fee-cap", type=int, default=0, metavar="FEN",
+                   help="largest fee in fen, 封顶 (default 0: none)")
+    p.add_argument("--fee-rounding", choices=sorted(_ROUNDINGS), default="HALF_UP",
+                   help="rounding of the percentage part (default HALF_UP)")
+    p.add_argument("--refund-fee-rule", choices=sorted(_REFUND_FEE_RULES),
+                   default="RETURN_PRO_RATA",
+                   help="refunds return their share of the fee, or the fee is kept "
+                        "(default RETURN_PRO_RATA)")
+    p.add_argument("--channel-cost-rate", default="", metavar="R",
+                   help="the channel's own fee rate, e.g. 0.0038 (default: unknown)")
     p = _leaf(group, "list", "list an app's passages", lambda a: lambda s: s.ListPayPassages(
         pb.ListPayPassagesRequest(app_id=a.app_id), timeout=TIMEOUT_SECONDS))
     p.add_argument("app_id", metavar="APP_ID")

@@ -6,6 +6,11 @@
     paymesh order get PAY_ORDER_ID           one pay order as the gateway keeps it
     paymesh notify list|get|resend ...       merchant notifications and their attempts
     paymesh ledger check                     audit the ledger; exit 1 when an invariant breaks
+    paymesh ledger balances|entries|statement|status|freeze|unfreeze|withdraw|adjust|terms|settle
+                                             the ledger's operator commands (cli/account.py)
+    paymesh recon run|batches|batch|summary|mistakes|handle ...   reconciliation (对账)
+    paymesh trace ORDER_OR_TRACE_ID|--slow|--errors   a payment's span tree, or recent traces
+    paymesh drill load|crash|fault ...       drills with an audit and a verdict
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from paymesh.services.common.config import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from paymesh.services.cli import admin, ledger, mesh, notify, orders
+    from paymesh.services.cli import admin, drill, ledger, mesh, notify, orders, recon, trace
 
     parser = argparse.ArgumentParser(prog="paymesh", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir",
@@ -32,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     orders.register(commands)
     notify.register(commands)
     ledger.register(commands)
+    recon.register(commands)
+    trace.register(commands)
+    drill.register(commands)
     return parser
 
 

@@ -71,13 +71,13 @@ async def _serve(mesh: Mesh, *, demo: bool, simulate: bool = False) -> int:
               f"{mesh.config.data_dir / 'demo.json'}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     while not stopping.is_set():
-        child = mesh.dead()
+        child = mesh.supervise()  # restarts crashed services; None unless it gave up
         if child is not None:
             print(f"paymesh: {child.name} exited with code {child.process.returncode}; "
                   f"stopping (see {child.log})", file=sys.stderr)
             return 1
         try:
-            await asyncio.wait_for(stopping.wait(), timeout=0.5)
+            await asyncio.wait_for(stopping.wait(), timeout=0.25)
         except TimeoutError:
             pass
     print("stopping...", flush=True)

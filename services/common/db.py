@@ -22,6 +22,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from paymesh.services.common.telemetry import instrument_engine
+
 T = TypeVar("T")
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent
@@ -87,7 +89,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def open_engine(url: str) -> AsyncEngine:
-    """An async engine with the pragmas or pool settings its backend needs."""
+    """An async engine with the pragmas or pool settings its backend needs, traced."""
     if is_sqlite(url):
         Path(make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
         # One connection per process: SQLite has one writer at a time anyway, and queueing in
@@ -95,9 +97,11 @@ def open_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 15}, pool_size=1,
                                      max_overflow=0, pool_timeout=30)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600,
-                               pool_pre_ping=True, isolation_level="READ COMMITTED")
+    else:
+        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600,
+                                     pool_pre_ping=True, isolation_level="READ COMMITTED")
+    instrument_engine(engine)
+    return engine
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:

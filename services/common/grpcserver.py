@@ -1,7 +1,8 @@
 """Runs a grpc.aio server the same way for every service.
 
-Standard health service, server reflection, tracing and error-mapping interceptors, and a graceful
-stop on SIGTERM or SIGINT: health turns NOT_SERVING, new calls are refused, calls in flight drain.
+Standard health service, server reflection, metrics, tracing and error-mapping interceptors, a
+Prometheus metrics port (metrics.py), and a graceful stop on SIGTERM or SIGINT: health turns
+NOT_SERVING, new calls are refused, calls in flight drain.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.errors import ErrorMappingInterceptor
 from paymesh.services.common.logs import setup_logging
+from paymesh.services.common.metrics import RpcMetricsInterceptor, serve_metrics
 from paymesh.services.common.telemetry import server_interceptors, setup_tracing
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ GRACE_SECONDS = 10.0
 def build_server(service_names: Iterable[str]) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server with health and reflection registered; the caller adds its servicers."""
     server = grpc.aio.server(
-        interceptors=[*server_interceptors(), ErrorMappingInterceptor()],
+        interceptors=[RpcMetricsInterceptor(), *server_interceptors(), ErrorMappingInterceptor()],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -84,13 +86,18 @@ async def run_until_signal(running: RunningServer) -> None:
 
 def run_service(name: str,
                 create: Callable[[MeshConfig, str], Awaitable[RunningServer]]) -> None:
-    """``python -m paymesh.services.<name>``: logging, tracing, serve until a signal."""
+    """``python -m paymesh.services.<name>``: logging, tracing, metrics, serve until a signal."""
     setup_logging(name)
     config = MeshConfig.from_env()
     provider = setup_tracing(name, config.data_dir)
 
     async def serve() -> None:
-        await run_until_signal(await create(config, config.addrs[name]))
+        metrics = await serve_metrics(name, config)
+        try:
+            await run_until_signal(await create(config, config.addrs[name]))
+        finally:
+            if metrics is not None:
+                await metrics.close()
 
     try:
         asyncio.run(serve())

@@ -13,10 +13,15 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import grpc
+
 from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common import spanattrs
 from paymesh.services.common.db import utc_now
-from paymesh.services.common.errors import NotFound
+from paymesh.services.common.errors import NotFound, reason_of
+from paymesh.services.common.telemetry import order_span
 from paymesh.services.gateway.channel_calls import ChannelCalls
+from paymesh.services.gateway.models import PayOrder
 from paymesh.services.gateway.models import PayOrderState as St
 from paymesh.services.gateway.outbox import PAY_FAILED, PAY_SUCCEEDED
 from paymesh.services.gateway.pay_context import PayContextCache
@@ -54,6 +59,14 @@ class CallbackIntake:
         order = await self._orders.get(pay_order_id)
         if order is None or order.if_code != if_code:
             raise NotFound("ORDER_NOT_FOUND", f"no {if_code} order {pay_order_id}")
+        # Handled in the payment's own trace, linked from this request's (see telemetry).
+        with order_span(f"callback {if_code}", order.trace_context, spanattrs.of_order(order)):
+            return await self._pay_notify(order, if_code, headers, content_type, body)
+
+    async def _pay_notify(self, order: PayOrder, if_code: str,
+                          headers: Iterable[tuple[str, str]], content_type: str,
+                          body: bytes) -> Reply:
+        pay_order_id = order.pay_order_id
         context = await self._contexts.get(order.app_id)
         params = context.channel_params(if_code) if context else None
         if params is None:
@@ -81,9 +94,18 @@ class CallbackIntake:
                              content_type: str, body: bytes) -> Reply:
         """A callback sent to one URL per channel account: find its order, then as above."""
         headers = list(headers)
-        identity = await self._channels.identify_callback(channel_pb2.IdentifyCallbackRequest(
-            if_code=if_code, body=body, content_type=content_type,
-            headers=[channel_pb2.HttpHeader(name=k, value=v) for k, v in headers]))
+        try:
+            identity = await self._channels.identify_callback(
+                channel_pb2.IdentifyCallbackRequest(
+                    if_code=if_code, body=body, content_type=content_type,
+                    headers=[channel_pb2.HttpHeader(name=k, value=v) for k, v in headers]))
+        except grpc.aio.AioRpcError as error:
+            reason = reason_of(error)
+            if reason is None or error.code() in _TRANSIENT:
+                raise  # the channel service is down or broke: the channel will retry
+            # The channel refused to read it (unknown channel, not its callback format).
+            raise NotFound(reason, f"the {if_code} callback was refused: "
+                                   f"{error.details()}") from None
         if not identity.pay_order_id:
             raise NotFound("ORDER_NOT_FOUND", f"the {if_code} callback names no order")
         return await self.pay_notify(if_code, identity.pay_order_id, headers, content_type, body)
@@ -104,6 +126,10 @@ class CallbackIntake:
             await self._orders.transition(
                 pay_order_id, [St.INIT, St.PAYING], state=St.FAIL, event=PAY_FAILED,
                 err_code=verdict.err_code or None, err_msg=verdict.err_msg[:256] or None)
+
+
+_TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+              grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
 
 
 def _mismatch(pay_order_id: str, amount: int, currency: str,

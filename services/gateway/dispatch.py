@@ -1,8 +1,9 @@
 """Dispatching an order to its channels: passage by passage until one takes it.
 
-Each attempt points the order at the passage (channel, fee snapshot, daily-limit reservation) by a
-conditional update from INIT, calls the channel, and either fails over (unreachable, or refused
-before it took the order) or applies the answer. Every attempt is recorded on the order.
+Each attempt points the order at the passage (channel, the channel config's key, the whole fee
+model with the merchant and channel fees it gives, daily-limit reservation) by a conditional
+update from INIT, calls the channel, and either fails over (unreachable, or refused before it
+took the order) or applies the answer. Every attempt is recorded on the order.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from paymesh.channel.v1 import channel_pb2
 from paymesh.services.common.db import utc_now
 from paymesh.services.common.waycodes import BARCODE_WAY_CODES
 from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
-from paymesh.services.gateway.fees import merchant_fee
 from paymesh.services.gateway.models import PayOrder
 from paymesh.services.gateway.models import PayOrderState as St
 from paymesh.services.gateway.outbox import PAY_FAILED, PAY_SUCCEEDED
@@ -27,6 +27,13 @@ OPEN_STATES = (St.INIT, St.PAYING)
 
 def epoch_seconds(order: PayOrder) -> int:
     return int(order.expire_at.timestamp())
+
+
+def passage_snapshot(amount: int, passage: Passage) -> dict[str, object]:
+    """The pay_order columns that tie an order of ``amount`` fen to ``passage``: its channel,
+    its channel config's key, and its fee model with the fees it gives."""
+    return {"if_code": passage.if_code, "channel_config_key": passage.channel_config_key or None,
+            **passage.fees.order_columns(amount)}
 
 
 class ChannelDispatch:
@@ -49,8 +56,7 @@ class ChannelDispatch:
                 attempts.append({"ifCode": passage.if_code, "result": "DAILY_LIMIT"})
                 continue
             moved = await self._orders.transition(
-                order.pay_order_id, [St.INIT], if_code=passage.if_code,
-                fee_rate=passage.fee_rate, fee_amount=merchant_fee(order.amount, passage.fee_rate),
+                order.pay_order_id, [St.INIT], **passage_snapshot(order.amount, passage),
                 limit_day=day, route_attempts=json.dumps(attempts))
             if not moved:  # settled meanwhile (a concurrent retry or a callback)
                 return await self._orders.get(order.pay_order_id) or order

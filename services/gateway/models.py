@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, Text,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from paymesh.services.common.db import UtcDateTime
+from paymesh.services.common.telemetry import trace_context_default
 
 
 class Base(DeclarativeBase):
@@ -56,6 +57,18 @@ class PayOrder(Base):
     expire_at: Mapped[datetime] = mapped_column(UtcDateTime)
     fee_rate: Mapped[str] = mapped_column(String(16))
     fee_amount: Mapped[int] = mapped_column(BigInteger)
+    # The rest of the passage's fee model, snapshotted with fee_rate (fees.FeeModel).
+    fee_fixed: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_floor: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_cap: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_rounding: Mapped[int] = mapped_column(SmallInteger, default=1)
+    refund_fee_rule: Mapped[int] = mapped_column(SmallInteger, default=1)
+    # The channel's own fee rate and the fee it should charge (the platform's cost); NULL when
+    # the passage does not say. Reconciliation checks the bill's fee against it.
+    channel_cost_rate: Mapped[str | None] = mapped_column(String(16))
+    channel_fee_amount: Mapped[int | None] = mapped_column(BigInteger)
+    # The channel config (account) that took the order: "<app_id or isv_no>.<if_code>".
+    channel_config_key: Mapped[str | None] = mapped_column(String(96))
     channel_order_no: Mapped[str | None] = mapped_column(String(64))
     pay_data_type: Mapped[str | None] = mapped_column(String(16))
     pay_data: Mapped[str | None] = mapped_column(Text)
@@ -72,6 +85,9 @@ class PayOrder(Base):
     success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # W3C traceparent of the request that created the order, set on insert: later work on the
+    # order joins that trace (common.telemetry.order_span). NULL for orders older than it.
+    trace_context: Mapped[str | None] = mapped_column(String(64), default=trace_context_default)
 
 
 class RefundState:
@@ -98,6 +114,7 @@ class RefundOrder(Base):
     app_id: Mapped[str] = mapped_column(String(32))
     mch_refund_no: Mapped[str] = mapped_column(String(64))
     if_code: Mapped[str] = mapped_column(String(16))
+    channel_config_key: Mapped[str | None] = mapped_column(String(96))
     pay_amount: Mapped[int] = mapped_column(BigInteger)
     refund_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(8))
@@ -115,6 +132,8 @@ class RefundOrder(Base):
     expire_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # As on PayOrder: the creating request's traceparent, for the refund's later work.
+    trace_context: Mapped[str | None] = mapped_column(String(64), default=trace_context_default)
 
 
 class OutboxEvent(Base):
@@ -158,3 +177,29 @@ class PassageDailyUsage(Base):
     if_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class OrderCorrection(Base):
+    """A reconciliation decision applied to an order (ApplyCorrection), once per correction_id.
+
+    Written in the transaction that changes the order, so a replay finds it and gets the first
+    answer back, a crash never applies it twice, and the fingerprint of the request's content
+    tells a replay from a reuse of the id for something else. Amounts in fen; times in UTC.
+    """
+
+    __tablename__ = "order_correction"
+
+    correction_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[int] = mapped_column(SmallInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pay_order_id: Mapped[str] = mapped_column(String(32), index=True)
+    refund_order_id: Mapped[str | None] = mapped_column(String(32))
+    # The corrected record (pay order, or refund for refund actions) before the change.
+    previous_amount: Mapped[int] = mapped_column(BigInteger)
+    previous_fee_amount: Mapped[int] = mapped_column(BigInteger)
+    previous_state: Mapped[int] = mapped_column(SmallInteger)
+    previous_channel_fee_amount: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(256))
+    # The record after the change as JSON: what every replay answers.
+    answer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

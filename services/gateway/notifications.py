@@ -112,15 +112,17 @@ class Notifications:
         self._loop: asyncio.Task[None] | None = None
 
     async def on_event(self, topic: str, order_id: str) -> None:
-        """Outbox consumer: creates the order's record once and starts its first attempt."""
+        """Outbox consumer: creates the record of the order's event once and starts its first
+        attempt. A record made before records named their event stands for any event."""
         order_type = TOPICS.get(topic)
-        if order_type is None or await self._records.exists(order_id, order_type):
+        if order_type is None or await self._records.exists(order_id, order_type, topic):
             return
-        record = await self._new_record(order_type, order_id)
+        record = await self._new_record(order_type, order_id, topic)
         if record is not None and await self._records.create(record):
             self._start(record)
 
-    async def _new_record(self, order_type: int, order_id: str) -> NotifyRecord | None:
+    async def _new_record(self, order_type: int, order_id: str, event: str
+                          ) -> NotifyRecord | None:
         data: dict[str, object]
         if order_type == NotifyOrderType.PAY:
             order = await self._orders.get(order_id)
@@ -141,7 +143,7 @@ class Notifications:
         form = build_form(data, context.secret, int(now.timestamp() * 1000))
         return NotifyRecord(
             notify_id=f"N{self._ids.next()}", order_id=order_id, order_type=order_type,
-            mch_no=mch_no, app_id=app_id, mch_order_no=mch_order_no, notify_url=url,
+            event=event, mch_no=mch_no, app_id=app_id, mch_order_no=mch_order_no, notify_url=url,
             params_json=json.dumps(form, ensure_ascii=False), state=NotifyState.SENDING,
             attempts=0, attempt_limit=ATTEMPT_LIMIT, next_attempt_at=now, created_at=now,
             updated_at=now)

@@ -29,7 +29,7 @@ class NotifyState:
 
 
 class NotifyRecord(Base):
-    """One notification of one order (or refund) to its merchant, with its delivery state.
+    """One notification of one order (or refund) event to its merchant, with its delivery state.
 
     ``params_json`` holds the signed form fields, frozen when the record is created, so every
     attempt sends the same ``reqTime`` and ``sign`` (as JeePay does). ``next_attempt_at`` is
@@ -37,11 +37,15 @@ class NotifyRecord(Base):
     """
 
     __tablename__ = "notify_record"
-    __table_args__ = (UniqueConstraint("order_id", "order_type", name="uq_notify_order"),)
+    __table_args__ = (UniqueConstraint("order_id", "order_type", "event",
+                                       name="uq_notify_order_event"),)
 
     notify_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32))
     order_type: Mapped[int] = mapped_column(SmallInteger)
+    # The outbox topic that created it (pay.succeeded, ...): one record per order and event,
+    # so a state a correction changes later is notified too. Empty for records made before.
+    event: Mapped[str] = mapped_column(String(32), default="")
     mch_no: Mapped[str] = mapped_column(String(32))
     app_id: Mapped[str] = mapped_column(String(32))
     mch_order_no: Mapped[str] = mapped_column(String(64))

@@ -49,7 +49,7 @@ class NotifyRepository:
         self._sessions = sessions(engine)
 
     async def create(self, record: NotifyRecord) -> bool:
-        """Stores a new record; False when (order_id, order_type) already has one."""
+        """Stores a new record; False when (order_id, order_type, event) already has one."""
         try:
             async with self._sessions.begin() as session:
                 session.add(record)
@@ -57,11 +57,12 @@ class NotifyRepository:
         except IntegrityError:
             return False
 
-    async def exists(self, order_id: str, order_type: int) -> bool:
+    async def exists(self, order_id: str, order_type: int, event: str) -> bool:
         async with self._sessions() as session:
             found = await session.execute(
                 select(NotifyRecord.notify_id)
-                .where(NotifyRecord.order_id == order_id, NotifyRecord.order_type == order_type))
+                .where(NotifyRecord.order_id == order_id, NotifyRecord.order_type == order_type,
+                       NotifyRecord.event.in_((event, ""))))
             return found.first() is not None
 
     async def get(self, notify_id: str) -> NotifyRecord | None:

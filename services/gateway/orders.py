@@ -17,10 +17,10 @@ from paymesh.services.common.ids import SnowflakeIds
 from paymesh.services.gateway.cashier import CASHIER
 from paymesh.services.gateway.cashier_links import CashierLinks
 from paymesh.services.gateway.channel_calls import ChannelCalls
-from paymesh.services.gateway.dispatch import ChannelDispatch
-from paymesh.services.gateway.fees import merchant_fee
+from paymesh.services.gateway.dispatch import ChannelDispatch, passage_snapshot
+from paymesh.services.gateway.fees import FeeModel
 from paymesh.services.gateway.models import PayOrder, PayOrderState
-from paymesh.services.gateway.pay_context import PayContext
+from paymesh.services.gateway.pay_context import Passage, PayContext
 from paymesh.services.gateway.protocol import business_error
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
 from paymesh.services.gateway.routing import passages_to_try
@@ -85,7 +85,7 @@ class PayOrders:
         fields = unified_order_fields(params)
         check_notify_target(fields.notify_url, context.allow_private_notify_url)
         if fields.way_code == CASHIER:
-            return self._unified_data(await self._store(fields, context, params, "", "0",
+            return self._unified_data(await self._store(fields, context, params, None,
                                                         source_ip))
         configured = context.passages.get(fields.way_code, [])
         candidates = passages_to_try(configured, fields.amount, self._rng)
@@ -95,17 +95,16 @@ class PayOrders:
                                      f"every pay passage for wayCode {fields.way_code}")
             raise business_error(f"no pay passage is enabled for wayCode {fields.way_code} on "
                                  f"app {context.app_id}")
-        order = await self._store(fields, context, params, candidates[0].if_code,
-                                  candidates[0].fee_rate, source_ip)
+        order = await self._store(fields, context, params, candidates[0], source_ip)
         if order.state == St.INIT:
             order = await self._dispatch.dispatch(order, candidates)
         return self._unified_data(order)
 
     async def _store(self, fields: UnifiedOrderFields, context: PayContext, params: Params,
-                     if_code: str, fee_rate: str, source_ip: str | None) -> PayOrder:
+                     passage: Passage | None, source_ip: str | None) -> PayOrder:
         """The new order, or the existing one with the same mchOrderNo and parameters."""
         for _ in range(2):  # a second try only after an id clash
-            order = self._new_order(fields, context, if_code, fee_rate, source_ip)
+            order = self._new_order(fields, context, passage, source_ip)
             if await self._orders.insert(order):
                 return order
             existing = await self._existing(context.mch_no, fields, params)
@@ -125,21 +124,24 @@ class PayOrders:
                                      f"another order ({name} differs); use a new mchOrderNo")
         return order
 
-    def _new_order(self, fields: UnifiedOrderFields, context: PayContext, if_code: str,
-                   fee_rate: str, source_ip: str | None) -> PayOrder:
+    def _new_order(self, fields: UnifiedOrderFields, context: PayContext,
+                   passage: Passage | None, source_ip: str | None) -> PayOrder:
+        """A new INIT order, snapshotting the passage to try first (the cashier has none yet:
+        no channel and no fee until the payer's wallet picks a passage)."""
         now = utc_now()
         lifetime = fields.expired_seconds or DEFAULT_EXPIRY_SECONDS
+        snapshot = (passage_snapshot(fields.amount, passage) if passage is not None else
+                    {"if_code": "", **FeeModel("0").order_columns(fields.amount)})
         order = PayOrder(
             pay_order_id=f"P{self._ids.next()}", mch_no=context.mch_no, app_id=context.app_id,
-            mch_order_no=fields.mch_order_no, if_code=if_code, way_code=fields.way_code,
+            mch_order_no=fields.mch_order_no, way_code=fields.way_code,
             amount=fields.amount, currency=fields.currency, state=St.INIT,
             client_ip=fields.client_ip or source_ip, subject=fields.subject, body=fields.body,
             notify_url=fields.notify_url, return_url=fields.return_url,
             channel_extra=fields.channel_extra, ext_param=fields.ext_param,
             division_mode=fields.division_mode, expired_seconds=fields.expired_seconds,
-            expire_at=now + timedelta(seconds=lifetime), fee_rate=fee_rate,
-            fee_amount=merchant_fee(fields.amount, fee_rate), late_success=False,
-            created_at=now, updated_at=now)
+            expire_at=now + timedelta(seconds=lifetime), late_success=False,
+            created_at=now, updated_at=now, **snapshot)
         if fields.way_code == CASHIER:  # no channel yet: the payer's wallet decides
             order.pay_data = self._links.url(order.pay_order_id, int(order.expire_at.timestamp()))
             order.pay_data_type = ("codeUrl" if '"codeUrl"' in (fields.channel_extra or "")

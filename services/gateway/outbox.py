@@ -10,6 +10,11 @@ subscribed under a stable name. Every consumer's success is recorded on its own
 consumers that have not succeeded yet run again at the retry; the event itself is marked
 delivered once all its consumers have succeeded. A consumer subscribed later does not receive
 events already delivered before it existed.
+
+Tracing: each consumer runs in a span ``outbox <topic> <consumer>`` inside the trace of the
+request that created the event's order (its stored ``trace_context``: pay.* events name a pay
+order, refund.* a refund), so a payment's trace goes on to its ledger posting and its merchant
+notification (common.telemetry.order_span).
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from paymesh.services.common.db import sessions, utc_now
-from paymesh.services.gateway.models import OutboxDelivery, OutboxEvent
+from paymesh.services.common.telemetry import order_span
+from paymesh.services.gateway.models import OutboxDelivery, OutboxEvent, PayOrder, RefundOrder
 
 log = logging.getLogger(__name__)
 Consumer = Callable[[str, str], Awaitable[None]]
@@ -101,6 +108,7 @@ class OutboxDispatcher:
             done_rows = (await session.execute(
                 select(OutboxDelivery.event_id, OutboxDelivery.consumer)
                 .where(OutboxDelivery.event_id.in_([e.event_id for e in due])))).all()
+            contexts = await self._trace_contexts(session, due)
         done = {(row[0], row[1]) for row in done_rows}
         delivered = 0
         for event in due:
@@ -108,17 +116,38 @@ class OutboxDispatcher:
             for subscription in self._by_topic[event.topic]:
                 if (event.event_id, subscription.name) in done:
                     continue
-                try:
-                    await subscription.consumer(event.topic, event.order_id)
-                except Exception:  # noqa: BLE001 - retried with backoff, never dropped
-                    log.exception("outbox event %s %s failed in %s; retrying later", event.topic,
-                                  event.order_id, subscription.name)
-                    all_ok = False
-                    continue
+                with order_span(f"outbox {event.topic} {subscription.name}",
+                                contexts.get(event.order_id), {
+                                    "paymesh.outbox.topic": event.topic,
+                                    "paymesh.outbox.consumer": subscription.name,
+                                    _order_attribute(event.topic): event.order_id}) as span:
+                    try:
+                        await subscription.consumer(event.topic, event.order_id)
+                    except Exception as error:  # noqa: BLE001 - retried with backoff
+                        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                        log.exception("outbox event %s %s failed in %s; retrying later",
+                                      event.topic, event.order_id, subscription.name)
+                        all_ok = False
+                        continue
                 await self._record(event, subscription.name)
             await self._mark(event, delivered=all_ok)
             delivered += all_ok
         return delivered
+
+    @staticmethod
+    async def _trace_contexts(session: AsyncSession, events: Sequence[OutboxEvent]
+                              ) -> dict[str, str | None]:
+        """The stored trace context of each event's order (pay.* or refund.*)."""
+        refund_ids = [e.order_id for e in events if e.topic.startswith("refund.")]
+        pay_ids = [e.order_id for e in events if not e.topic.startswith("refund.")]
+        found: dict[str, str | None] = {}
+        for key, context, ids in (
+                (PayOrder.pay_order_id, PayOrder.trace_context, pay_ids),
+                (RefundOrder.refund_order_id, RefundOrder.trace_context, refund_ids)):
+            if ids:
+                rows = await session.execute(select(key, context).where(key.in_(ids)))
+                found.update({row[0]: row[1] for row in rows})
+        return found
 
     async def _record(self, event: OutboxEvent, consumer: str) -> None:
         """Remembers that ``consumer`` has handled ``event``, so a retry skips it."""
@@ -150,3 +179,8 @@ class OutboxDispatcher:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+
+
+def _order_attribute(topic: str) -> str:
+    """The span attribute naming the order of an event of ``topic``."""
+    return "paymesh.refund_order_id" if topic.startswith("refund.") else "paymesh.pay_order_id"

@@ -16,6 +16,7 @@ import grpc
 
 from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
 from paymesh.services.common.errors import reason_of
+from paymesh.services.gateway.fees import FeeModel
 
 log = logging.getLogger(__name__)
 ACTIVE = 1  # paymesh.common.v1.EntityState ACTIVE
@@ -23,7 +24,12 @@ ACTIVE = 1  # paymesh.common.v1.EntityState ACTIVE
 
 @dataclass(frozen=True)
 class Passage:
-    """A passage ready to use: channel, fee rate and the channel's parameters."""
+    """A passage ready to use: channel, fee model, the channel config's key and parameters.
+
+    ``fee_model`` is the whole model snapshotted on orders (``fees`` falls back to the bare
+    ``fee_rate`` when it is not given); ``channel_config_key`` names the channel account that
+    takes the money, empty when the merchant service gives none.
+    """
 
     way_code: str
     if_code: str
@@ -34,6 +40,12 @@ class Passage:
     weight: int = 1
     max_amount: int = 0
     daily_limit: int = 0
+    fee_model: FeeModel | None = None
+    channel_config_key: str = ""
+
+    @property
+    def fees(self) -> FeeModel:
+        return self.fee_model or FeeModel(self.fee_rate)
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,16 @@ class PayContext:
         return None
 
 
+def _fee_model(passage: merchant_pb2.PayPassage) -> FeeModel:
+    """The passage's fee model; unspecified enums take their defaults (codes = enum numbers)."""
+    return FeeModel(rate=passage.fee_rate or "0", fixed=passage.fee_fixed,
+                    floor=passage.fee_floor, cap=passage.fee_cap,
+                    rounding=passage.fee_rounding or merchant_pb2.FEE_ROUNDING_HALF_UP,
+                    refund_rule=(passage.refund_fee_rule
+                                 or merchant_pb2.REFUND_FEE_RULE_RETURN_PRO_RATA),
+                    channel_cost_rate=passage.channel_cost_rate or None)
+
+
 def _context(answer: merchant_pb2.ResolvePayContextResponse) -> PayContext:
     passages: dict[str, list[Passage]] = {}
     for item in answer.passages:
@@ -66,7 +88,8 @@ def _context(answer: merchant_pb2.ResolvePayContextResponse) -> PayContext:
             usable=p.state == ACTIVE and item.channel_config_state == ACTIVE,
             channel_params_json=item.channel_params_json, priority=p.priority,
             weight=p.weight or 1, max_amount=p.max_amount_per_order,
-            daily_limit=p.daily_amount_limit))
+            daily_limit=p.daily_amount_limit, fee_model=_fee_model(p),
+            channel_config_key=item.channel_config_key))
     return PayContext(app_id=answer.app.app_id, app_active=answer.app.state == ACTIVE,
                       mch_no=answer.merchant.mch_no,
                       merchant_active=answer.merchant.state == ACTIVE,

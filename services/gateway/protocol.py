@@ -71,7 +71,10 @@ def parse_params(content_type: str, data: bytes) -> dict[str, str | None]:
         raise param_error("request body is not valid UTF-8") from None
     if media == "application/x-www-form-urlencoded":
         try:
-            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True,
+                              errors="strict")
+        except UnicodeDecodeError:
+            raise param_error("form body has a percent-escape that is not valid UTF-8") from None
         except ValueError:
             raise param_error("form body is malformed") from None
         return dict(_unique_pairs(pairs))

@@ -3,7 +3,9 @@
 A refund first *reserves* its amount on the pay order with one conditional UPDATE (paid, no other
 refund in flight, refunded + reserved + amount ≤ paid) in the same transaction that stores the
 refund, so concurrent requests can never promise more than was paid. Settling moves the reserved
-amount to refunded (or gives it back) and frees the order for the next refund.
+amount to refunded (or gives it back) and frees the order for the next refund. A refund undone
+before its channel was asked (its ledger hold refused or unanswered) is *abandoned*: reservation
+and refund row go together, as if it had never been asked for.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from paymesh.services.common.db import run_transaction, sessions, utc_now
 from paymesh.services.gateway.models import (
@@ -25,6 +27,10 @@ from paymesh.services.gateway.models import (
     RefundState,
 )
 from paymesh.services.gateway.outbox import REFUND_FAILED, REFUND_SUCCEEDED, outbox_event
+
+# A refund undone before its channel was asked, whose ledger hold may exist all the same: the
+# ledger consumer releases whatever it finds held (ledger_events).
+REFUND_ABANDONED = "refund.abandoned"
 
 
 class RefundRepository:
@@ -63,11 +69,64 @@ class RefundRepository:
 
         return await run_transaction(work)
 
+    async def abandon(self, refund: RefundOrder, *, event: str | None = None) -> bool:
+        """Undoes ``open_refund`` of a refund still INIT: the reservation is given back and the
+        refund row deleted, both or neither, with ``event`` written in the same transaction.
+
+        False when the refund has moved on (it is no longer the order's refund in flight, or no
+        longer INIT): nothing changes then.
+        """
+        async def work() -> bool:
+            async with self._sessions.begin() as session:
+                freed = await session.execute(
+                    update(PayOrder)
+                    .where(PayOrder.pay_order_id == refund.pay_order_id,
+                           PayOrder.refund_in_flight == refund.refund_order_id)
+                    .values(refund_reserved=PayOrder.refund_reserved - refund.refund_amount,
+                            refund_in_flight=None, updated_at=utc_now()))
+                gone = await session.execute(
+                    delete(RefundOrder)
+                    .where(RefundOrder.refund_order_id == refund.refund_order_id,
+                           RefundOrder.state == RefundState.INIT))
+                if not (freed.rowcount and gone.rowcount):
+                    await session.rollback()
+                    return False
+                if event is not None:
+                    session.add(outbox_event(event, refund.refund_order_id))
+            return True
+
+        abandoned = await run_transaction(work)
+        if abandoned and event is not None and self._on_event is not None:
+            self._on_event()
+        return abandoned
+
     async def settle(self, refund: RefundOrder, allowed_from: Iterable[int], succeeded: bool,
                      **changes: Any) -> bool:
         """Ends an open refund once: its reservation becomes refunded, or is given back.
 
         The pay order is locked first, as when a refund is opened, so the two never deadlock.
+        """
+        allowed = list(allowed_from)
+
+        async def work() -> bool:
+            async with self._sessions.begin() as session:
+                if not await self.settle_in(session, refund, allowed, succeeded, **changes):
+                    await session.rollback()  # settled already: change nothing
+                    return False
+            return True
+
+        settled = await run_transaction(work)
+        if settled and self._on_event is not None:
+            self._on_event()
+        return settled
+
+    @staticmethod
+    async def settle_in(session: AsyncSession, refund: RefundOrder, allowed_from: Iterable[int],
+                        succeeded: bool, **changes: Any) -> bool:
+        """``settle`` inside the caller's transaction, with whatever else it writes there.
+
+        False when the refund was settled already: the caller must then roll back, since the
+        pay order may have been written. The caller pokes the outbox after its commit.
         """
         state = 2 if succeeded else changes.pop("state", 3)
         amount = refund.refund_amount
@@ -76,37 +135,28 @@ class RefundRepository:
         if succeeded:
             values.update(refunded_amount=PayOrder.refunded_amount + amount,
                           refund_times=PayOrder.refund_times + 1)
-
-        async def work() -> bool:
-            async with self._sessions.begin() as session:
-                freed = await session.execute(
-                    update(PayOrder)
-                    .where(PayOrder.pay_order_id == refund.pay_order_id,
-                           PayOrder.refund_in_flight == refund.refund_order_id)
-                    .values(**values))
-                moved = await session.execute(
-                    update(RefundOrder)
-                    .where(RefundOrder.refund_order_id == refund.refund_order_id,
-                           RefundOrder.state.in_(list(allowed_from)))
-                    .values(state=state, updated_at=utc_now(), **changes))
-                if not (freed.rowcount and moved.rowcount):
-                    await session.rollback()  # settled already: change nothing
-                    return False
-                session.add(outbox_event(REFUND_SUCCEEDED if succeeded else REFUND_FAILED,
-                                         refund.refund_order_id))
-                if succeeded:  # fully refunded: SUCCESS → REFUND (5)
-                    await session.execute(
-                        update(PayOrder)
-                        .where(PayOrder.pay_order_id == refund.pay_order_id,
-                               PayOrder.state == PayOrderState.SUCCESS,
-                               PayOrder.refunded_amount >= PayOrder.amount)
-                        .values(state=PayOrderState.REFUND))
-            return True
-
-        settled = await run_transaction(work)
-        if settled and self._on_event is not None:
-            self._on_event()
-        return settled
+        freed = await session.execute(
+            update(PayOrder)
+            .where(PayOrder.pay_order_id == refund.pay_order_id,
+                   PayOrder.refund_in_flight == refund.refund_order_id)
+            .values(**values))
+        moved = await session.execute(
+            update(RefundOrder)
+            .where(RefundOrder.refund_order_id == refund.refund_order_id,
+                   RefundOrder.state.in_(list(allowed_from)))
+            .values(state=state, updated_at=utc_now(), **changes))
+        if not (freed.rowcount and moved.rowcount):
+            return False
+        session.add(outbox_event(REFUND_SUCCEEDED if succeeded else REFUND_FAILED,
+                                 refund.refund_order_id))
+        if succeeded:  # fully refunded: SUCCESS → REFUND (5)
+            await session.execute(
+                update(PayOrder)
+                .where(PayOrder.pay_order_id == refund.pay_order_id,
+                       PayOrder.state == PayOrderState.SUCCESS,
+                       PayOrder.refunded_amount >= PayOrder.amount)
+                .values(state=PayOrderState.REFUND))
+        return True
 
     async def update(self, refund_order_id: str, allowed_from: Iterable[int],
                      **changes: Any) -> bool:

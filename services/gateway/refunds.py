@@ -5,6 +5,12 @@ of the order is in flight; the amount fits in what is left. The last two hold un
 concurrency because the amount is reserved on the pay order by one guarded UPDATE together with
 storing the refund (see refund_repository). A repeated mchRefundNo with the same parameters
 answers with the existing refund; with different ones it is refused.
+
+Then, before the channel is asked, the merchant's money for the refund is held in the ledger
+(refund_holds). A merchant whose funds cannot cover it is refused ("insufficient balance for
+this refund", 9999) and a ledger that cannot be reached refuses it as a system error (10, try
+again); either way the refund is undone (reservation and row, see ``RefundRepository.abandon``),
+so the same mchRefundNo may be asked again.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from paymesh.services.gateway.models import PayOrderState as Pay
 from paymesh.services.gateway.models import RefundState as St
 from paymesh.services.gateway.orders import epoch_ms
 from paymesh.services.gateway.pay_context import PayContext
-from paymesh.services.gateway.protocol import business_error
-from paymesh.services.gateway.refund_repository import RefundRepository
+from paymesh.services.gateway.protocol import CODE_SYSTEM_ERROR, ApiError, business_error
+from paymesh.services.gateway.refund_holds import HoldRefused, LedgerUnavailable, RefundHolds
+from paymesh.services.gateway.refund_repository import REFUND_ABANDONED, RefundRepository
 from paymesh.services.gateway.repository import PayOrderRepository
 from paymesh.services.gateway.validation import (
     Params,
@@ -65,13 +72,14 @@ class Refunds:
     """The refund side of the merchant API."""
 
     def __init__(self, refunds: RefundRepository, orders: PayOrderRepository,
-                 channels: ChannelCalls, public_url: str, ids: SnowflakeIds | None = None
-                 ) -> None:
+                 channels: ChannelCalls, public_url: str, ids: SnowflakeIds | None = None,
+                 holds: RefundHolds | None = None) -> None:
         self._refunds = refunds
         self._orders = orders
         self._channels = channels
         self._public_url = public_url
         self._ids = ids or SnowflakeIds()
+        self._holds = holds  # None: no ledger hold (unit tests of the refund rules alone)
 
     async def refund_order(self, params: Params, context: PayContext,
                            source_ip: str | None) -> dict[str, object]:
@@ -93,6 +101,7 @@ class Refunds:
                     raise business_error(f"another refund of order {pay.pay_order_id} is in "
                                          "progress; query it and try again")
             else:
+                await self._hold(refund)
                 await self._call_channel(refund, context)
                 existing = await self._refunds.get(refund.refund_order_id) or refund
         return {"refundOrderId": existing.refund_order_id, "mchRefundNo": existing.mch_refund_no,
@@ -149,12 +158,41 @@ class Refunds:
         return RefundOrder(
             refund_order_id=f"R{self._ids.next()}", pay_order_id=pay.pay_order_id,
             mch_no=pay.mch_no, app_id=pay.app_id, mch_refund_no=fields.mch_refund_no,
-            if_code=pay.if_code, pay_amount=pay.amount, refund_amount=fields.refund_amount,
+            if_code=pay.if_code, channel_config_key=pay.channel_config_key,
+            pay_amount=pay.amount, refund_amount=fields.refund_amount,
             currency=pay.currency, state=St.INIT, reason=fields.reason,
             client_ip=fields.client_ip or source_ip, notify_url=fields.notify_url,
             channel_extra=fields.channel_extra, ext_param=fields.ext_param,
             channel_order_no=pay.channel_order_no, expire_at=now + REFUND_EXPIRY,
             created_at=now, updated_at=now)
+
+    async def _hold(self, refund: RefundOrder) -> None:
+        """Holds the refund's money in the ledger, or undoes the refund and refuses it."""
+        if self._holds is None:
+            return
+        order = await self._orders.get(refund.pay_order_id)  # as reserved, under the reservation
+        assert order is not None
+        earlier = await self._refunds.succeeded_in_order(refund.pay_order_id)
+        try:
+            await self._holds.hold(order, refund, [r.refund_amount for r in earlier])
+        except HoldRefused as refused:
+            await self._undo(refund, None)
+            if refused.reason == "INSUFFICIENT_FUNDS":
+                raise business_error("insufficient balance for this refund") from None
+            raise business_error(f"the merchant's balance cannot pay this refund now "
+                                 f"({refused.reason})") from None
+        except LedgerUnavailable as unavailable:
+            log.warning("refund %s not held, the ledger is unavailable: %s",
+                        refund.refund_order_id, unavailable)
+            await self._undo(refund, REFUND_ABANDONED)
+            raise ApiError(CODE_SYSTEM_ERROR, "system error: the merchant's balance cannot be "
+                                              "checked now; nothing was refunded, try again "
+                                              "later") from None
+
+    async def _undo(self, refund: RefundOrder, event: str | None) -> None:
+        if not await self._refunds.abandon(refund, event=event):
+            log.error("refund %s could not be undone after its hold failed; the refund sweep "
+                      "closes it", refund.refund_order_id)
 
     async def _call_channel(self, refund: RefundOrder, context: PayContext) -> None:
         answer = await self._channels.refund(channel_pb2.RefundRequest(

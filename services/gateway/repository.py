@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from paymesh.services.common.db import run_transaction, sessions, utc_now
 from paymesh.services.gateway.models import PassageDailyUsage, PayOrder, PayOrderState
@@ -78,22 +78,33 @@ class PayOrderRepository:
         With ``event``, the outbox event is written in the same transaction as the change.
         Returns True when this call moved the order; False when its state had already changed.
         """
-        changes["updated_at"] = utc_now()
-        statement = (update(PayOrder)
-                     .where(PayOrder.pay_order_id == pay_order_id,
-                            PayOrder.state.in_(list(allowed_from)))
-                     .values(**changes))
+        allowed = list(allowed_from)
 
         async def work() -> bool:
             async with self._sessions.begin() as session:
-                moved = bool((await session.execute(statement)).rowcount)
-                if moved and event is not None:
-                    session.add(outbox_event(event, pay_order_id))
-            return moved
+                return await self.transition_in(session, pay_order_id, allowed, event=event,
+                                                **changes)
 
         moved = await run_transaction(work)
         if moved and event is not None and self._on_event is not None:
             self._on_event()
+        return moved
+
+    @staticmethod
+    async def transition_in(session: AsyncSession, pay_order_id: str,
+                            allowed_from: Iterable[int], *, event: str | None = None,
+                            **changes: Any) -> bool:
+        """``transition`` inside the caller's transaction, with whatever else it writes there.
+
+        The caller commits, and pokes the outbox after the commit when an event was written.
+        """
+        changes["updated_at"] = utc_now()
+        moved = bool((await session.execute(
+            update(PayOrder)
+            .where(PayOrder.pay_order_id == pay_order_id, PayOrder.state.in_(list(allowed_from)))
+            .values(**changes))).rowcount)
+        if moved and event is not None:
+            session.add(outbox_event(event, pay_order_id))
         return moved
 
 

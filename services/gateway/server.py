@@ -8,7 +8,7 @@ from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.merchant.v1 import merchant_pb2_grpc
 from paymesh.services.common.clients import open_channel
 from paymesh.services.common.config import MeshConfig
-from paymesh.services.common.db import open_engine
+from paymesh.services.common.db import is_sqlite, open_engine
 from paymesh.services.common.grpcserver import (
     RunningServer,
     build_server,
@@ -23,8 +23,9 @@ from paymesh.services.gateway.cashier import Cashier
 from paymesh.services.gateway.cashier_links import CashierLinks
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch
+from paymesh.services.gateway.ledger_audit import LedgerAudit
+from paymesh.services.gateway.ledger_events import LEDGER_CONSUMER, LedgerEvents
 from paymesh.services.gateway.ledger_events import TOPICS as LEDGER_TOPICS
-from paymesh.services.gateway.ledger_events import LedgerEvents
 from paymesh.services.gateway.notifications import TOPICS as NOTIFY_TOPICS
 from paymesh.services.gateway.notifications import Notifications
 from paymesh.services.gateway.notify_repository import NotifyRepository
@@ -32,6 +33,9 @@ from paymesh.services.gateway.notify_servicer import NotificationServicer
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.outbox import OutboxDispatcher, Subscription
 from paymesh.services.gateway.pay_context import PayContextCache
+from paymesh.services.gateway.reconciliation_servicer import ReconciliationSourceServicer
+from paymesh.services.gateway.reconciliation_source import ReconciliationSource
+from paymesh.services.gateway.refund_holds import RefundHolds
 from paymesh.services.gateway.refund_repository import RefundRepository
 from paymesh.services.gateway.refunds import Refunds
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
@@ -52,6 +56,10 @@ SERVICE_NAMES = [
 async def create(config: MeshConfig, address: str) -> RunningServer:
     """Builds and starts the gateway on ``address`` (port 0 picks one)."""
     engine = open_engine(config.db_urls["gateway"])
+    # A reconciliation day stream holds its connection to the end; SQLite's pool has one, so
+    # streams read through an engine of their own there (WAL: readers never block the writer).
+    stream_engine = (open_engine(config.db_urls["gateway"])
+                     if is_sqlite(config.db_urls["gateway"]) else engine)
     shared = open_shared_state(config.shared_state_url, config.shared_state_prefix)
     merchant_channel = open_channel(config.addrs["merchant"])
     channel_channel = open_channel(config.addrs["channel"])
@@ -63,12 +71,13 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     notifications = Notifications(notify_records, PayOrderRepository(engine),
                                   RefundRepository(engine), contexts,
                                   schedule_scale=config.notify_schedule_scale)
-    # The ledger posts money events behind the outbox: the merchant's answer never waits on it.
-    ledger = LedgerEvents(account_pb2_grpc.AccountServiceStub(account_channel),
-                          PayOrderRepository(engine), RefundRepository(engine))
+    # The ledger posts money events behind the outbox: a payment's answer never waits on it
+    # (a refund's does, for its hold: refund_holds).
+    account_stub = account_pb2_grpc.AccountServiceStub(account_channel)
+    ledger = LedgerEvents(account_stub, PayOrderRepository(engine), RefundRepository(engine))
     outbox = OutboxDispatcher(engine, [
         Subscription.of("notifications", NOTIFY_TOPICS, notifications.on_event),
-        Subscription.of("ledger", LEDGER_TOPICS, ledger.on_event)])
+        Subscription.of(LEDGER_CONSUMER, LEDGER_TOPICS, ledger.on_event)])
     repository = PayOrderRepository(engine, on_event=outbox.poke)
     refund_repository = RefundRepository(engine, on_event=outbox.poke)
     usage = PassageUsage(engine)
@@ -83,11 +92,16 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     gateway_pb2_grpc.add_MerchantApiServiceServicer_to_server(
         MerchantApiServicer(authenticator, orders,
                             Refunds(refund_repository, repository, channels,
-                                    config.public_url)), server)
+                                    config.public_url, holds=RefundHolds(account_stub, ledger))),
+        server)
     gateway_pb2_grpc.add_ChannelCallbackServiceServicer_to_server(
         ChannelCallbackServicer(CallbackIntake(repository, contexts, channels)), server)
-    gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(PayOrderServicer(repository), server)
+    gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(
+        PayOrderServicer(repository, LedgerAudit(engine)), server)
     gateway_pb2_grpc.add_CashierServiceServicer_to_server(CashierServicer(cashier), server)
+    gateway_pb2_grpc.add_ReconciliationSourceServiceServicer_to_server(
+        ReconciliationSourceServicer(ReconciliationSource(engine, stream_engine, outbox.poke)),
+        server)
     gateway_pb2_grpc.add_OrderSweepServiceServicer_to_server(OrderSweepServicer(OrderSweeps(
         repository, usage, refund_repository, contexts, channels)), server)
     gateway_pb2_grpc.add_NotificationServiceServicer_to_server(
@@ -105,6 +119,8 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
         await account_channel.close()
         await shared.close()
         await engine.dispose()
+        if stream_engine is not engine:
+            await stream_engine.dispose()
 
     return await start(server, health, address, SERVICE_NAMES, [close_all])
 

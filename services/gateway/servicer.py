@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 from google.api import httpbody_pb2
@@ -17,6 +17,7 @@ from paymesh.services.gateway.authentication import RequestAuthenticator
 from paymesh.services.gateway.callbacks import CallbackIntake, Reply
 from paymesh.services.gateway.cashier import Cashier
 from paymesh.services.gateway.cashier_pages import Page
+from paymesh.services.gateway.ledger_audit import AuditOrder, LedgerAudit
 from paymesh.services.gateway.models import PayOrder
 from paymesh.services.gateway.orders import PayOrders
 from paymesh.services.gateway.pay_context import PayContext
@@ -205,11 +206,26 @@ def pay_order_message(order: PayOrder) -> gateway_pb2.PayOrder:
         expire_time=timestamp_of(order.expire_at), route_attempts=order.route_attempts or "")
 
 
+def paid_order_message(order: AuditOrder) -> gateway_pb2.PaidOrder:
+    """The PaidOrder of the ledger audit's view of an order (state numbered as PayOrderState)."""
+    return gateway_pb2.PaidOrder(
+        pay_order_id=order.pay_order_id, mch_no=order.mch_no, currency=order.currency,
+        amount=order.amount, fee_amount=order.fee_amount,
+        state=order.state + 1,  # type: ignore[arg-type]
+        reversed=order.reversed, ledger_pending=order.ledger_pending,
+        refunds=[gateway_pb2.PaidOrderRefund(
+            refund_order_id=r.refund_order_id, refund_amount=r.refund_amount, state=r.state,
+            ledger_pending=r.ledger_pending) for r in order.refunds],
+        correction_ids=order.correction_ids)
+
+
 class PayOrderServicer(gateway_pb2_grpc.PayOrderServiceServicer):
     """Internal order access."""
 
-    def __init__(self, repository: PayOrderRepository) -> None:
+    def __init__(self, repository: PayOrderRepository, audit: LedgerAudit | None = None
+                 ) -> None:
         self._orders = repository
+        self._audit = audit
 
     async def GetPayOrder(self, request: gateway_pb2.GetPayOrderRequest,
                           context: grpc.aio.ServicerContext) -> gateway_pb2.GetPayOrderResponse:
@@ -218,3 +234,12 @@ class PayOrderServicer(gateway_pb2_grpc.PayOrderServiceServicer):
         if order is None:
             raise NotFound("ORDER_NOT_FOUND", f"order {request.pay_order_id} not found")
         return gateway_pb2.GetPayOrderResponse(pay_order=pay_order_message(order))
+
+    async def StreamPaidOrders(self, request: gateway_pb2.StreamPaidOrdersRequest,
+                               context: grpc.aio.ServicerContext
+                               ) -> AsyncIterator[gateway_pb2.StreamPaidOrdersResponse]:
+        refuse_edge(context)
+        if self._audit is None:
+            raise NotFound("LEDGER_AUDIT_UNAVAILABLE", "this gateway serves no ledger audit")
+        async for page in self._audit.paid_orders(request.mch_no, list(request.pay_order_ids)):
+            yield gateway_pb2.StreamPaidOrdersResponse(orders=map(paid_order_message, page))

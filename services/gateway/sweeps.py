@@ -28,7 +28,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from paymesh.channel.v1 import channel_pb2
+from paymesh.services.common import spanattrs
 from paymesh.services.common.db import utc_now
+from paymesh.services.common.telemetry import order_span
 from paymesh.services.common.waycodes import BARCODE_WAY_CODES
 from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls, RefundAnswer
 from paymesh.services.gateway.models import PayOrder, RefundOrder, RefundState
@@ -249,7 +251,10 @@ async def _each(items: Sequence[T], sweep: Callable[[T], Awaitable[Outcome]]) ->
     async def one(item: T) -> Outcome:
         async with gate:
             try:
-                return await sweep(item)
+                # In the order's own trace, linked from the job run's (see telemetry).
+                with order_span("sweep", getattr(item, "trace_context", None),
+                                spanattrs.of_order(item)):
+                    return await sweep(item)
             except Exception:  # noqa: BLE001 - logged; the next sweep tries again
                 log.exception("sweeping %s failed", getattr(item, "refund_order_id", None)
                               or getattr(item, "pay_order_id", item))

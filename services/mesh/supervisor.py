@@ -1,13 +1,26 @@
 """Starts every service and Envoy as separate processes and watches them.
 
-``paymesh up`` migrates the databases, starts merchant, channel and gateway (each ``python -m``
-its package), the jobs process (``python -m paymesh.jobs``) and Envoy, waits until every one
-reports healthy, and stops them all on Ctrl-C or SIGTERM: SIGTERM to each (graceful drain),
-SIGKILL to whatever is still running after 15 s. Logs go to ``<data dir>/logs/<process>.log``.
+``paymesh up`` migrates the databases, starts merchant, account, channel, gateway and
+reconciliation (each ``python -m`` its package), the jobs process (``python -m paymesh.jobs``)
+and Envoy, waits until every one reports healthy, and stops them all on Ctrl-C or SIGTERM:
+SIGTERM to each (graceful drain), SIGKILL to whatever is still running after 15 s. Logs go to
+``<data dir>/logs/<process>.log``.
 
 Services are healthy when their gRPC health service says SERVING; the jobs process serves
 nothing, so it is healthy when it is alive and has written its heartbeat file (its pid in
 ``<data dir>/jobs.heartbeat``, written once its scheduler runs).
+
+Traces: unless OTEL_EXPORTER_OTLP_ENDPOINT names a collector, the local trace store
+(services/tracestore) starts before everything else, and every process and Envoy export their
+spans to it (the children get OTEL_EXPORTER_OTLP_ENDPOINT pointing at it). Every process also
+serves Prometheus metrics on its PAYMESH_<SVC>_METRICS_PORT.
+
+Once the mesh is up, a child that dies (a crash, ``kill -9``, an OOM kill) is started again with
+the same command line (``supervise``, called in ``paymesh up``'s loop): after 0.5 s, then 1, 2,
+4... up to 30 s when it keeps dying before it has stayed up 60 s; after 5 such crashes in a row
+the supervisor gives up and ``paymesh up`` stops the mesh. Each restart is announced on stderr
+and rewrites ``mesh.json`` with the new pid. The channel simulators are never restarted (a new
+one would have new keys and port): their death stops the mesh, as during start-up.
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -32,14 +45,22 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paymesh.jobs.heartbeat import read_heartbeat
 from paymesh.services.common import db
 from paymesh.services.common.config import SERVICES, MeshConfig
+from paymesh.services.common.telemetry import ENDPOINT_VARIABLE
 from paymesh.services.mesh import envoy
 from paymesh.services.mesh.simulators import SIMULATED, RunningSimulator, start_simulator
 
-START_ORDER = ("merchant", "account", "channel", "gateway", "jobs")
+START_ORDER = ("merchant", "account", "channel", "gateway", "reconciliation", "jobs")
 # The module each process runs with ``python -m``; services default to paymesh.services.<name>.
-MODULES = {"jobs": "paymesh.jobs"}
-MIGRATED = ("merchant", "gateway", "channel", "account")
+MODULES = {"jobs": "paymesh.jobs", "tracestore": "paymesh.services.tracestore"}
+MIGRATED = ("merchant", "gateway", "channel", "account", "reconciliation")
 STOP_SECONDS = 15.0
+# Restarts of crashed children: the first after RESTART_FIRST_DELAY, doubling up to
+# RESTART_MAX_DELAY while the child keeps dying before it has stayed up RESTART_STABLE_SECONDS;
+# more than RESTART_LIMIT such crashes in a row and the supervisor gives up.
+RESTART_FIRST_DELAY = 0.5
+RESTART_MAX_DELAY = 30.0
+RESTART_STABLE_SECONDS = 60.0
+RESTART_LIMIT = 5
 
 
 class MeshError(RuntimeError):
@@ -69,6 +90,12 @@ def _check_ports_free(config: MeshConfig) -> None:
               ("127.0.0.1", config.envoy_admin_port, "PAYMESH_ENVOY_ADMIN_PORT")]
     wanted += [(config.addrs[s].rpartition(":")[0], config.listen_port(s),
                 f"PAYMESH_{s.upper()}_ADDR") for s in SERVICES]
+    wanted += [(config.metrics_host, port, f"PAYMESH_{name.upper()}_METRICS_PORT")
+               for name, port in config.metrics_ports.items()
+               if port and name in START_ORDER]
+    if not os.environ.get(ENDPOINT_VARIABLE):
+        host, _, port = config.tracestore_addr.rpartition(":")
+        wanted.append((host, int(port), "PAYMESH_TRACESTORE_ADDR"))
     for host, port, variable in wanted:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -81,9 +108,16 @@ def _check_ports_free(config: MeshConfig) -> None:
 
 @dataclass
 class Child:
+    """One supervised process. ``argv`` is how to start it again; None: never restarted."""
+
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    argv: list[str] | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    crashes: int = 0  # crashes in a row, each before it had stayed up RESTART_STABLE_SECONDS
+    restarts: int = 0  # restarts since the mesh started
+    restart_at: float | None = None  # when the restart of a dead child is due
 
 
 class Mesh:
@@ -93,6 +127,11 @@ class Mesh:
         self.config = config
         self.children: list[Child] = []
         self.simulators: list[RunningSimulator] = []
+        # A collector of the operator's, or the local trace store (started by start()).
+        self.otlp_endpoint = os.environ.get(ENDPOINT_VARIABLE) or None
+        self.trace_store = self.otlp_endpoint is None
+        if self.otlp_endpoint is None:
+            self.otlp_endpoint = f"http://{config.tracestore_addr}"
 
     def start_simulators(self) -> None:
         """Starts the channel simulators and records them in ``simulators.json``."""
@@ -109,11 +148,13 @@ class Mesh:
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = self.config.data_dir / "logs" / f"{name}.log"
+        self.children.append(Child(name, self._popen(argv, log), log, argv))
+
+    def _popen(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
         with log.open("ab") as out:
-            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, env=self._env(),
-                                       start_new_session=True)
-        self.children.append(Child(name, process, log))
+            return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=self._env(),
+                                    start_new_session=True)
 
     async def start_all(self, timeout: float = 60.0) -> None:
         await self.start(timeout)
@@ -123,17 +164,19 @@ class Mesh:
         env = dict(os.environ)
         env["PAYMESH_DATA_DIR"] = str(self.config.data_dir)
         env.setdefault("OTEL_BSP_SCHEDULE_DELAY", "500")
+        if self.otlp_endpoint is not None:
+            env[ENDPOINT_VARIABLE] = self.otlp_endpoint
         return env
 
     async def start(self, timeout: float = 60.0) -> None:
         """Starts the services in dependency order, each healthy before the next, then Envoy."""
         _check_ports_free(self.config)
-        for service in START_ORDER:
+        for service in (("tracestore",) if self.trace_store else ()) + START_ORDER:
             module = MODULES.get(service, f"paymesh.services.{service}")
             self._spawn(service, [sys.executable, "-m", module])
             await self.wait_healthy([service], timeout)
         envoy_yaml = self.config.data_dir / "envoy.yaml"
-        envoy_yaml.write_text(envoy.render(self.config))
+        envoy_yaml.write_text(envoy.render(self.config, self.otlp_endpoint))
         self._spawn("envoy", [envoy.envoy_binary(), "-c", str(envoy_yaml),
                               "--disable-hot-restart", "--log-level", "warn"])
 
@@ -141,6 +184,37 @@ class Mesh:
         for child in self.children:
             if child.process.poll() is not None:
                 return child
+        return None
+
+    def supervise(self) -> Child | None:
+        """Restarts dead children with backoff (see the module docs); returns a dead child that
+        is not restarted (a simulator, or one that crashed too often in a row), else None.
+        Called every fraction of a second once the mesh is up; it never blocks."""
+        now = time.monotonic()
+        for child in self.children:
+            code = child.process.poll()
+            if code is None:
+                continue
+            if child.argv is None:
+                return child
+            if child.restart_at is None:
+                stable = now - child.started_at >= RESTART_STABLE_SECONDS
+                child.crashes = 1 if stable else child.crashes + 1
+                if child.crashes > RESTART_LIMIT:
+                    return child
+                delay = min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** (child.crashes - 1))
+                child.restart_at = now + delay
+                print(f"paymesh: {child.name} exited with code {code}; restarting it in "
+                      f"{delay:g} s (crash {child.crashes} in a row, see {child.log})",
+                      file=sys.stderr, flush=True)
+            elif now >= child.restart_at:
+                child.process = self._popen(child.argv, child.log)
+                child.started_at, child.restart_at = now, None
+                child.restarts += 1
+                print(f"paymesh: {child.name} restarted (pid {child.process.pid})",
+                      file=sys.stderr, flush=True)
+                if (self.config.data_dir / "mesh.json").exists():
+                    self.write_description()
         return None
 
     async def wait_healthy(self, names: list[str], timeout: float = 60.0) -> None:
@@ -172,7 +246,9 @@ class Mesh:
                 return answer.status_code == 200
             except httpx.HTTPError:
                 return False
-        async with grpc.aio.insecure_channel(self.config.addrs[name]) as channel:
+        address = (self.config.tracestore_addr if name == "tracestore"
+                   else self.config.addrs[name])
+        async with grpc.aio.insecure_channel(address) as channel:
             try:
                 answer = await health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(service=""), timeout=1.0)
@@ -197,6 +273,11 @@ class Mesh:
         return {"restUrl": self.config.public_url,
                 "grpc": dict(self.config.addrs),
                 "envoyAdmin": f"http://127.0.0.1:{self.config.envoy_admin_port}",
+                "metrics": {name: f"http://{self.config.metrics_host}:{port}/metrics"
+                            for name, port in self.config.metrics_ports.items()
+                            if port and name in START_ORDER},
+                "traces": (str(self.config.data_dir / "traces.db") if self.trace_store
+                           else self.otlp_endpoint),
                 "dataDir": str(self.config.data_dir),
                 "pids": {c.name: c.process.pid for c in self.children}}
 

@@ -11,12 +11,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from paymesh.services.client.merchant import MerchantClient, MerchantCredentials
 from paymesh.services.common.config import MeshConfig
+from paymesh.services.tracestore.store import STORE_FILE, SpanStore
 from tests.conftest import BACKEND, drop_databases, mesh_env
 
 START_TIMEOUT = 90
@@ -50,6 +52,24 @@ class RunningMesh:
         assert done.returncode == 0, done.stderr
         result: dict[str, object] = json.loads(done.stdout)
         return result
+
+    def spans(self, service: str | None = None) -> list[dict[str, Any]]:
+        """Every span the mesh's trace store holds (of ``service``: gateway, envoy, ...)."""
+        path = self.config.data_dir / STORE_FILE
+        if not path.exists():
+            return []
+        store = SpanStore(path, read_only=True)
+        try:
+            found = store.all_spans()
+        finally:
+            store.close()
+        return [{"trace_id": s.trace_id, "span_id": s.span_id,
+                 "parent_span_id": s.parent_span_id, "name": s.name,
+                 "service": s.service.removeprefix("paymesh-"), "kind": s.kind,
+                 "status": s.status, "attributes": s.attributes, "links": s.links,
+                 "events": s.events, "start_ns": s.start_ns, "end_ns": s.end_ns}
+                for s in found
+                if service is None or s.service.removeprefix("paymesh-") == service]
 
 
 def _log_of(data_dir: Path, process: subprocess.Popen[bytes]) -> Path:
@@ -87,6 +107,20 @@ def stop_mesh(process: subprocess.Popen[bytes]) -> int:
     return process.wait(timeout=60)
 
 
+def check_ledger_at_end(mesh: RunningMesh, settle_seconds: float = 15.0) -> None:
+    """``paymesh ledger check`` against the mesh when the session ends: the ledger must agree
+    with itself and with the gateway's orders after the whole suite, or the session fails (a
+    teardown error). Work still being delivered gets a few seconds to land first."""
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        done = mesh.cli("ledger", "check")
+        if done.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert done.returncode == 0, ("paymesh ledger check is not sound after the session:\n"
+                                  + done.stdout + done.stderr)
+
+
 @pytest.fixture(scope="session")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     data_dir = tmp_path_factory.mktemp("mesh")
@@ -94,7 +128,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     process = start_mesh(data_dir, env)
     try:
         demo = wait_for_demo(data_dir, process)
-        yield RunningMesh(MeshConfig.from_env(env), env, demo, process)
+        running = RunningMesh(MeshConfig.from_env(env), env, demo, process)
+        yield running
+        if process.poll() is None:
+            check_ledger_at_end(running)
     finally:
         if process.poll() is None:
             stop_mesh(process)

@@ -66,13 +66,58 @@ async def test_internal_rpcs_are_refused_through_the_edge(mesh: RunningMesh) -> 
             await stub.ResolvePayContext(
                 merchant_pb2.ResolvePayContextRequest(app_id=mesh.demo["appId"]),
                 metadata=auth(mesh).items(), timeout=10)
-    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert reason_of(refused.value) == "INTERNAL_ONLY"
+        with pytest.raises(grpc.aio.AioRpcError) as configs:
+            await stub.ResolveChannelConfigs(merchant_pb2.ResolveChannelConfigsRequest(),
+                                             metadata=auth(mesh).items(), timeout=10)
+    for call in (refused.value, configs.value):
+        assert call.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert reason_of(call) == "INTERNAL_ONLY"
 
 
-def test_cli_prints_json(mesh: RunningMesh) -> None:
-    merchant = mesh.cli_json("merchant", "get", mesh.demo["mchNo"])
-    assert merchant["merchant"]["name"] == "Demo Shop"  # type: ignore[index]
-    done = mesh.cli("merchant", "get", "M000000000000")
-    assert done.returncode != 0
-    assert "NOT_FOUND" in done.stderr and "Traceback" not in done.stderr
+async def test_the_fee_model_round_trips_through_admin_rest(mesh: RunningMesh,
+                                                            http: httpx.AsyncClient) -> None:
+    created = await http.post(f"{mesh.rest_url}/admin/v1/merchants", headers=auth(mesh),
+                              json={"name": "Fee Shop"})
+    app_id = created.json()["app"]["appId"]
+    url = f"{mesh.rest_url}/admin/v1/apps/{app_id}/passages/WX_NATIVE"
+    put = await http.put(url, headers=auth(mesh), json={
+        "ifCode": "sandbox", "feeRate": "0.006", "feeFixed": "10", "feeCap": "2000",
+        "feeRounding": "FEE_ROUNDING_CEILING"})
+    assert put.status_code == 200, put.text
+    expected = {"feeRate": "0.006", "feeFixed": "10", "feeCap": "2000",
+                "feeRounding": "FEE_ROUNDING_CEILING",
+                "refundFeeRule": "REFUND_FEE_RULE_RETURN_PRO_RATA"}
+    passage = put.json()["passage"]
+    assert {k: passage.get(k) for k in expected} == expected
+    assert (passage.get("feeFloor", "0"), passage.get("channelCostRate", "")) == ("0", "")
+    listed = await http.get(f"{mesh.rest_url}/admin/v1/apps/{app_id}/passages",
+                            headers=auth(mesh))
+    [again] = listed.json()["passages"]
+    assert {k: again.get(k) for k in expected} == expected
+
+    refused = await http.put(url, headers=auth(mesh), json={
+        "ifCode": "sandbox", "feeFloor": "300", "feeCap": "200"})
+    assert refused.status_code == 400, refused.text
+    assert "fee_cap" in refused.text
+    configs = await http.get(f"{mesh.rest_url}/admin/v1/apps/{app_id}/channel-configs",
+                             headers=auth(mesh))
+    assert [c["channelConfigKey"] for c in configs.json()["channelConfigs"]] == [
+        f"{app_id}.sandbox"]
+
+
+def test_cli_puts_a_passage_with_its_fee_model(mesh: RunningMesh) -> None:
+    created = mesh.cli_json("merchant", "create", "--name", "CLI Fees")
+    app_id = str(created["app"]["appId"])  # type: ignore[index]
+    answer = mesh.cli_json(
+        "passage", "put", app_id, "ALI_QR", "--if-code", "sandbox", "--fee-rate", "0.003",
+        "--fee-fixed", "10", "--fee-floor", "20", "--fee-cap", "500", "--fee-rounding",
+        "CEILING", "--refund-fee-rule", "KEEP", "--channel-cost-rate", "0.0021")
+    passage = answer["passage"]
+    assert isinstance(passage, dict)
+    expected = {"feeRate": "0.003", "feeFixed": "10", "feeFloor": "20", "feeCap": "500",
+                "feeRounding": "FEE_ROUNDING_CEILING", "refundFeeRule": "REFUND_FEE_RULE_KEEP",
+                "channelCostRate": "0.0021"}
+    assert {k: passage.get(k) for k in expected} == expected
+    refused = mesh.cli("passage", "put", app_id, "ALI_QR", "--if-code", "sandbox",
+                       "--fee-fixed", "-1")
+    assert refused.returncode != 0 and "fee_fixed" in refused.stderr

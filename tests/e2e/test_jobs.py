@@ -62,10 +62,7 @@ def events_of(mesh: RunningMesh, order_id: str) -> list[str]:
 
 
 def spans(mesh: RunningMesh, service: str) -> list[dict[str, Any]]:
-    path = mesh.config.data_dir / "traces" / f"{service}.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return mesh.spans(service)
 
 
 async def test_jobs_process_runs_under_paymesh_up(mesh: RunningMesh) -> None:

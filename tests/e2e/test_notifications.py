@@ -18,6 +18,7 @@ import grpc
 import httpx
 import pytest
 
+from paymesh.account.v1 import account_pb2, account_pb2_grpc
 from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.merchant.v1 import merchant_pb2, merchant_pb2_grpc
 from paymesh.services.client.merchant import MerchantCredentials
@@ -312,3 +313,59 @@ async def test_delivering_due_notifications_is_internal_only(mesh: RunningMesh) 
             await stub.DeliverDueNotifications(gateway_pb2.DeliverDueNotificationsRequest(),
                                                metadata=(("x-paymesh-edge", "1"),))
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_payment_corrected_to_failed_is_notified_again(
+        mesh: RunningMesh, http: httpx.AsyncClient, endpoint: MerchantEndpoint) -> None:
+    """Reconciliation's corrections go through the order state machine, so the merchant who was
+    told "paid" is told "failed" when the channel turns out never to have taken the money."""
+    where = path()
+    pay_order_id = await pay(mesh, http, amount=432, notifyUrl=endpoint.url(where))
+    [paid] = await endpoint.wait_for(where, 1)
+    assert paid.form["state"] == "2"
+    async with grpc.aio.insecure_channel(mesh.config.addrs["gateway"]) as channel:
+        source = gateway_pb2_grpc.ReconciliationSourceServiceStub(channel)
+        request = gateway_pb2.ApplyCorrectionRequest(
+            correction_id=f"test-{pay_order_id}", pay_order_id=pay_order_id,
+            action=gateway_pb2.CORRECTION_ACTION_MARK_PAY_FAILED, reason="never at the channel")
+        for _ in range(100):  # refused until the payment's own events are delivered
+            try:
+                await source.ApplyCorrection(request, timeout=10)
+                break
+            except grpc.aio.AioRpcError as error:
+                assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, error.details()
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the correction was never accepted")
+    await reverse_in_the_ledger(mesh, request.correction_id, pay_order_id)
+    first, second = await endpoint.wait_for(where, 2)
+    assert (second.form["payOrderId"], second.form["state"]) == (pay_order_id, "3")
+    assert verified(second.form, mesh.credentials)
+    assert first.form["state"] == "2"
+
+
+async def reverse_in_the_ledger(mesh: RunningMesh, correction_id: str, pay_order_id: str) -> None:
+    """What the reconciliation service posts with such a correction, so the books stay sound."""
+    [(mch_no, amount, fee, key)] = gateway_rows(
+        mesh, "SELECT mch_no, amount, fee_amount, channel_config_key FROM pay_order "
+              "WHERE pay_order_id = :id", id=pay_order_id)
+    async with grpc.aio.insecure_channel(mesh.config.addrs["account"]) as channel:
+        ledger = account_pb2_grpc.AccountServiceStub(channel)
+
+        async def account(owner: str, kind: int) -> int:
+            opened = await ledger.OpenAccount(account_pb2.OpenAccountRequest(
+                owner=owner, currency="CNY", kind=kind), timeout=10)
+            return int(opened.account.account_id)
+
+        merchant = await account(mch_no, account_pb2.ACCOUNT_KIND_PENDING)
+        clearing = await account(f"channel:{key}", account_pb2.ACCOUNT_KIND_CHANNEL_CLEARING)
+        fee_income = await account("platform", account_pb2.ACCOUNT_KIND_FEE_INCOME)
+        transfers = [account_pb2.TransferRequest(
+            debit_account_id=merchant, credit_account_id=clearing, amount=amount - fee,
+            code="RECON_REVERSAL", memo=f"test reversal of {pay_order_id}")]
+        if fee:
+            transfers.append(account_pb2.TransferRequest(
+                debit_account_id=fee_income, credit_account_id=clearing, amount=fee,
+                code="RECON_REVERSAL", memo=f"test reversal of {pay_order_id}"))
+        await ledger.Post(account_pb2.PostRequest(posting_id=f"recon:{correction_id}",
+                                                  transfers=transfers), timeout=10)

@@ -26,7 +26,7 @@ def turn_of(moment: float) -> int:
 
 def fake_stubs(name: str) -> JobStubs:
     """Stand-ins that only say which process a job ran in."""
-    return JobStubs(sweeps=name, notifications=name)  # type: ignore[arg-type]
+    return JobStubs(sweeps=name, notifications=name, ledger=name)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -37,9 +37,9 @@ class AccountServiceStub:
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
     POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
-    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
-    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
-    admin bearer token.
+    WITHDRAWAL_ID_REUSED. OpenAccount, Post, GetPostings and ListPostingIds are internal to the
+    mesh and refused at the edge; every other RPC is served to the admin REST API under /admin/v1/ledger/ and, through the edge,
+    needs the admin bearer token (calls from inside the mesh need none).
     """
 
     def __init__(self, channel):
@@ -118,6 +118,46 @@ class AccountServiceStub:
                 request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustRequest.SerializeToString,
                 response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustResponse.FromString,
                 _registered_method=True)
+        self.GetWithdrawal = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/GetWithdrawal',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetWithdrawalRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetWithdrawalResponse.FromString,
+                _registered_method=True)
+        self.ListWithdrawals = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/ListWithdrawals',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListWithdrawalsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListWithdrawalsResponse.FromString,
+                _registered_method=True)
+        self.SetSettlementTerms = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/SetSettlementTerms',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetSettlementTermsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetSettlementTermsResponse.FromString,
+                _registered_method=True)
+        self.GetSettlementTerms = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/GetSettlementTerms',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetSettlementTermsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetSettlementTermsResponse.FromString,
+                _registered_method=True)
+        self.SettleDue = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/SettleDue',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.SettleDueRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.SettleDueResponse.FromString,
+                _registered_method=True)
+        self.GetDailyStatement = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/GetDailyStatement',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetDailyStatementRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetDailyStatementResponse.FromString,
+                _registered_method=True)
+        self.GetPostings = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/GetPostings',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetPostingsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetPostingsResponse.FromString,
+                _registered_method=True)
+        self.ListPostingIds = channel.unary_unary(
+                '/paymesh.account.v1.AccountService/ListPostingIds',
+                request_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListPostingIdsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListPostingIdsResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -132,22 +172,23 @@ class AccountServiceServicer:
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
     POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
-    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
-    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
-    admin bearer token.
+    WITHDRAWAL_ID_REUSED. OpenAccount, Post, GetPostings and ListPostingIds are internal to the
+    mesh and refused at the edge; every other RPC is served to the admin REST API under /admin/v1/ledger/ and, through the edge,
+    needs the admin bearer token (calls from inside the mesh need none).
     """
 
     def OpenAccount(self, request, context):
-        """Opens the account of (owner, currency, kind), or returns the one already open: idempotent.
+        """Internal: opens the account of (owner, currency, kind), or returns the one already open:
+        idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Post(self, request, context):
-        """Posts a set of transfers all or none, idempotent on posting_id. The same posting_id with the
-        same transfers returns the first result (a refusal is refused again) and moves nothing; with
-        different transfers it is refused with POSTING_ID_REUSED.
+        """Internal: posts a set of transfers all or none, idempotent on posting_id. The same posting_id
+        with the same transfers returns the first result (a refusal is refused again) and moves
+        nothing; with different transfers it is refused with POSTING_ID_REUSED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,7 +202,8 @@ class AccountServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListEntries(self, request, context):
-        """Lists the entries (its side of each transfer) of one account, newest first.
+        """Lists the entries (its side of each transfer) of one account, newest first, optionally
+        filtered by code, value date and recording time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,7 +242,8 @@ class AccountServiceServicer:
 
     def RequestWithdrawal(self, request, context):
         """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
-        Idempotent on withdrawal_id; a refused request records nothing.
+        Idempotent on withdrawal_id; a refused request records nothing. Through the edge an operator
+        asks on the merchant's behalf, with the admin token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -237,6 +280,71 @@ class AccountServiceServicer:
     def Adjust(self, request, context):
         """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
         and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWithdrawal(self, request, context):
+        """One withdrawal with its audited steps.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWithdrawals(self, request, context):
+        """Withdrawals, newest first, optionally of one merchant and in one state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSettlementTerms(self, request, context):
+        """Operator: sets a merchant's settlement terms (T+N), audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSettlementTerms(self, request, context):
+        """A merchant's settlement terms; the configured default (PAYMESH_SETTLEMENT_DAYS, 1) when none
+        were set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SettleDue(self, request, context):
+        """Settlement (T+N): moves every merchant's pending funds of the value days that are due and
+        reconciled to available, one posting per (merchant, currency, day) with the posting id
+        "settle:<owner>:<currency>:<day>" and code SETTLEMENT. Idempotent: a second run moves
+        nothing. The jobs process calls it internally; operators run it through the edge with the
+        admin token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDailyStatement(self, request, context):
+        """A merchant's daily statement (对账单) for one day in China Standard Time: per account,
+        opening and closing balance, credits, debits and totals per transfer code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPostings(self, request, context):
+        """Internal: the postings recorded under these ids, each with its status and its transfers,
+        every transfer with both accounts described (owner, currency, kind), for audits such as
+        `paymesh ledger check`. Ids never recorded are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPostingIds(self, request, context):
+        """Internal: the ids of the postings that start with a prefix (for example "pay:"), ascending,
+        a page at a time, for audits that walk every posting of one kind.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -315,6 +423,46 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustRequest.FromString,
                     response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.AdjustResponse.SerializeToString,
             ),
+            'GetWithdrawal': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWithdrawal,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetWithdrawalRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetWithdrawalResponse.SerializeToString,
+            ),
+            'ListWithdrawals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWithdrawals,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListWithdrawalsRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListWithdrawalsResponse.SerializeToString,
+            ),
+            'SetSettlementTerms': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSettlementTerms,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetSettlementTermsRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.SetSettlementTermsResponse.SerializeToString,
+            ),
+            'GetSettlementTerms': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSettlementTerms,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetSettlementTermsRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetSettlementTermsResponse.SerializeToString,
+            ),
+            'SettleDue': grpc.unary_unary_rpc_method_handler(
+                    servicer.SettleDue,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.SettleDueRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.SettleDueResponse.SerializeToString,
+            ),
+            'GetDailyStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDailyStatement,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetDailyStatementRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetDailyStatementResponse.SerializeToString,
+            ),
+            'GetPostings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPostings,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetPostingsRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.GetPostingsResponse.SerializeToString,
+            ),
+            'ListPostingIds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPostingIds,
+                    request_deserializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListPostingIdsRequest.FromString,
+                    response_serializer=paymesh_dot_account_dot_v1_dot_account__pb2.ListPostingIdsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'paymesh.account.v1.AccountService', rpc_method_handlers)
@@ -335,9 +483,9 @@ class AccountService:
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
     POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
-    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
-    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
-    admin bearer token.
+    WITHDRAWAL_ID_REUSED. OpenAccount, Post, GetPostings and ListPostingIds are internal to the
+    mesh and refused at the edge; every other RPC is served to the admin REST API under /admin/v1/ledger/ and, through the edge,
+    needs the admin bearer token (calls from inside the mesh need none).
     """
 
     @staticmethod
@@ -708,6 +856,222 @@ class AccountService:
             '/paymesh.account.v1.AccountService/Adjust',
             paymesh_dot_account_dot_v1_dot_account__pb2.AdjustRequest.SerializeToString,
             paymesh_dot_account_dot_v1_dot_account__pb2.AdjustResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWithdrawal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/GetWithdrawal',
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetWithdrawalRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetWithdrawalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWithdrawals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/ListWithdrawals',
+            paymesh_dot_account_dot_v1_dot_account__pb2.ListWithdrawalsRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.ListWithdrawalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSettlementTerms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/SetSettlementTerms',
+            paymesh_dot_account_dot_v1_dot_account__pb2.SetSettlementTermsRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.SetSettlementTermsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSettlementTerms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/GetSettlementTerms',
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetSettlementTermsRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetSettlementTermsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SettleDue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/SettleDue',
+            paymesh_dot_account_dot_v1_dot_account__pb2.SettleDueRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.SettleDueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDailyStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/GetDailyStatement',
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetDailyStatementRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetDailyStatementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPostings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/GetPostings',
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetPostingsRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.GetPostingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPostingIds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.account.v1.AccountService/ListPostingIds',
+            paymesh_dot_account_dot_v1_dot_account__pb2.ListPostingIdsRequest.SerializeToString,
+            paymesh_dot_account_dot_v1_dot_account__pb2.ListPostingIdsResponse.FromString,
             options,
             channel_credentials,
             insecure,

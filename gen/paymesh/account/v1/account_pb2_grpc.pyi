@@ -38,9 +38,9 @@ class AccountServiceStub:
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
     POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
-    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
-    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
-    admin bearer token.
+    WITHDRAWAL_ID_REUSED. OpenAccount, Post, GetPostings and ListPostingIds are internal to the
+    mesh and refused at the edge; every other RPC is served to the admin REST API under /admin/v1/ledger/ and, through the edge,
+    needs the admin bearer token (calls from inside the mesh need none).
     """
 
     @_typing.overload
@@ -48,16 +48,20 @@ class AccountServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> AccountServiceAsyncStub: ...
     OpenAccount: _grpc.UnaryUnaryMultiCallable[_account_pb2.OpenAccountRequest, _account_pb2.OpenAccountResponse]
-    """Opens the account of (owner, currency, kind), or returns the one already open: idempotent."""
+    """Internal: opens the account of (owner, currency, kind), or returns the one already open:
+    idempotent.
+    """
     Post: _grpc.UnaryUnaryMultiCallable[_account_pb2.PostRequest, _account_pb2.PostResponse]
-    """Posts a set of transfers all or none, idempotent on posting_id. The same posting_id with the
-    same transfers returns the first result (a refusal is refused again) and moves nothing; with
-    different transfers it is refused with POSTING_ID_REUSED.
+    """Internal: posts a set of transfers all or none, idempotent on posting_id. The same posting_id
+    with the same transfers returns the first result (a refusal is refused again) and moves
+    nothing; with different transfers it is refused with POSTING_ID_REUSED.
     """
     GetBalances: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetBalancesRequest, _account_pb2.GetBalancesResponse]
     """Returns one account, or every account of one owner, with its balance."""
     ListEntries: _grpc.UnaryUnaryMultiCallable[_account_pb2.ListEntriesRequest, _account_pb2.ListEntriesResponse]
-    """Lists the entries (its side of each transfer) of one account, newest first."""
+    """Lists the entries (its side of each transfer) of one account, newest first, optionally
+    filtered by code, value date and recording time.
+    """
     CheckInvariants: _grpc.UnaryUnaryMultiCallable[_account_pb2.CheckInvariantsRequest, _account_pb2.CheckInvariantsResponse]
     """Audits the whole ledger: totals per currency, and accounts whose stored balance disagrees
     with their transfers or is negative without being allowed to.
@@ -74,7 +78,8 @@ class AccountServiceStub:
     """
     RequestWithdrawal: _grpc.UnaryUnaryMultiCallable[_account_pb2.RequestWithdrawalRequest, _account_pb2.RequestWithdrawalResponse]
     """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
-    Idempotent on withdrawal_id; a refused request records nothing.
+    Idempotent on withdrawal_id; a refused request records nothing. Through the edge an operator
+    asks on the merchant's behalf, with the admin token.
     """
     ApproveWithdrawal: _grpc.UnaryUnaryMultiCallable[_account_pb2.ApproveWithdrawalRequest, _account_pb2.ApproveWithdrawalResponse]
     """Operator: REQUESTED → APPROVED; moves no money."""
@@ -87,6 +92,36 @@ class AccountServiceStub:
     Adjust: _grpc.UnaryUnaryMultiCallable[_account_pb2.AdjustRequest, _account_pb2.AdjustResponse]
     """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
     and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
+    """
+    GetWithdrawal: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetWithdrawalRequest, _account_pb2.GetWithdrawalResponse]
+    """One withdrawal with its audited steps."""
+    ListWithdrawals: _grpc.UnaryUnaryMultiCallable[_account_pb2.ListWithdrawalsRequest, _account_pb2.ListWithdrawalsResponse]
+    """Withdrawals, newest first, optionally of one merchant and in one state."""
+    SetSettlementTerms: _grpc.UnaryUnaryMultiCallable[_account_pb2.SetSettlementTermsRequest, _account_pb2.SetSettlementTermsResponse]
+    """Operator: sets a merchant's settlement terms (T+N), audited."""
+    GetSettlementTerms: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetSettlementTermsRequest, _account_pb2.GetSettlementTermsResponse]
+    """A merchant's settlement terms; the configured default (PAYMESH_SETTLEMENT_DAYS, 1) when none
+    were set.
+    """
+    SettleDue: _grpc.UnaryUnaryMultiCallable[_account_pb2.SettleDueRequest, _account_pb2.SettleDueResponse]
+    """Settlement (T+N): moves every merchant's pending funds of the value days that are due and
+    reconciled to available, one posting per (merchant, currency, day) with the posting id
+    "settle:<owner>:<currency>:<day>" and code SETTLEMENT. Idempotent: a second run moves
+    nothing. The jobs process calls it internally; operators run it through the edge with the
+    admin token.
+    """
+    GetDailyStatement: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetDailyStatementRequest, _account_pb2.GetDailyStatementResponse]
+    """A merchant's daily statement (对账单) for one day in China Standard Time: per account,
+    opening and closing balance, credits, debits and totals per transfer code.
+    """
+    GetPostings: _grpc.UnaryUnaryMultiCallable[_account_pb2.GetPostingsRequest, _account_pb2.GetPostingsResponse]
+    """Internal: the postings recorded under these ids, each with its status and its transfers,
+    every transfer with both accounts described (owner, currency, kind), for audits such as
+    `paymesh ledger check`. Ids never recorded are left out.
+    """
+    ListPostingIds: _grpc.UnaryUnaryMultiCallable[_account_pb2.ListPostingIdsRequest, _account_pb2.ListPostingIdsResponse]
+    """Internal: the ids of the postings that start with a prefix (for example "pay:"), ascending,
+    a page at a time, for audits that walk every posting of one kind.
     """
 
 @_typing.type_check_only
@@ -102,23 +137,27 @@ class AccountServiceAsyncStub(AccountServiceStub):
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
     POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
-    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
-    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
-    admin bearer token.
+    WITHDRAWAL_ID_REUSED. OpenAccount, Post, GetPostings and ListPostingIds are internal to the
+    mesh and refused at the edge; every other RPC is served to the admin REST API under /admin/v1/ledger/ and, through the edge,
+    needs the admin bearer token (calls from inside the mesh need none).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     OpenAccount: _aio.UnaryUnaryMultiCallable[_account_pb2.OpenAccountRequest, _account_pb2.OpenAccountResponse]  # type: ignore[assignment]
-    """Opens the account of (owner, currency, kind), or returns the one already open: idempotent."""
+    """Internal: opens the account of (owner, currency, kind), or returns the one already open:
+    idempotent.
+    """
     Post: _aio.UnaryUnaryMultiCallable[_account_pb2.PostRequest, _account_pb2.PostResponse]  # type: ignore[assignment]
-    """Posts a set of transfers all or none, idempotent on posting_id. The same posting_id with the
-    same transfers returns the first result (a refusal is refused again) and moves nothing; with
-    different transfers it is refused with POSTING_ID_REUSED.
+    """Internal: posts a set of transfers all or none, idempotent on posting_id. The same posting_id
+    with the same transfers returns the first result (a refusal is refused again) and moves
+    nothing; with different transfers it is refused with POSTING_ID_REUSED.
     """
     GetBalances: _aio.UnaryUnaryMultiCallable[_account_pb2.GetBalancesRequest, _account_pb2.GetBalancesResponse]  # type: ignore[assignment]
     """Returns one account, or every account of one owner, with its balance."""
     ListEntries: _aio.UnaryUnaryMultiCallable[_account_pb2.ListEntriesRequest, _account_pb2.ListEntriesResponse]  # type: ignore[assignment]
-    """Lists the entries (its side of each transfer) of one account, newest first."""
+    """Lists the entries (its side of each transfer) of one account, newest first, optionally
+    filtered by code, value date and recording time.
+    """
     CheckInvariants: _aio.UnaryUnaryMultiCallable[_account_pb2.CheckInvariantsRequest, _account_pb2.CheckInvariantsResponse]  # type: ignore[assignment]
     """Audits the whole ledger: totals per currency, and accounts whose stored balance disagrees
     with their transfers or is negative without being allowed to.
@@ -135,7 +174,8 @@ class AccountServiceAsyncStub(AccountServiceStub):
     """
     RequestWithdrawal: _aio.UnaryUnaryMultiCallable[_account_pb2.RequestWithdrawalRequest, _account_pb2.RequestWithdrawalResponse]  # type: ignore[assignment]
     """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
-    Idempotent on withdrawal_id; a refused request records nothing.
+    Idempotent on withdrawal_id; a refused request records nothing. Through the edge an operator
+    asks on the merchant's behalf, with the admin token.
     """
     ApproveWithdrawal: _aio.UnaryUnaryMultiCallable[_account_pb2.ApproveWithdrawalRequest, _account_pb2.ApproveWithdrawalResponse]  # type: ignore[assignment]
     """Operator: REQUESTED → APPROVED; moves no money."""
@@ -148,6 +188,36 @@ class AccountServiceAsyncStub(AccountServiceStub):
     Adjust: _aio.UnaryUnaryMultiCallable[_account_pb2.AdjustRequest, _account_pb2.AdjustResponse]  # type: ignore[assignment]
     """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
     and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
+    """
+    GetWithdrawal: _aio.UnaryUnaryMultiCallable[_account_pb2.GetWithdrawalRequest, _account_pb2.GetWithdrawalResponse]  # type: ignore[assignment]
+    """One withdrawal with its audited steps."""
+    ListWithdrawals: _aio.UnaryUnaryMultiCallable[_account_pb2.ListWithdrawalsRequest, _account_pb2.ListWithdrawalsResponse]  # type: ignore[assignment]
+    """Withdrawals, newest first, optionally of one merchant and in one state."""
+    SetSettlementTerms: _aio.UnaryUnaryMultiCallable[_account_pb2.SetSettlementTermsRequest, _account_pb2.SetSettlementTermsResponse]  # type: ignore[assignment]
+    """Operator: sets a merchant's settlement terms (T+N), audited."""
+    GetSettlementTerms: _aio.UnaryUnaryMultiCallable[_account_pb2.GetSettlementTermsRequest, _account_pb2.GetSettlementTermsResponse]  # type: ignore[assignment]
+    """A merchant's settlement terms; the configured default (PAYMESH_SETTLEMENT_DAYS, 1) when none
+    were set.
+    """
+    SettleDue: _aio.UnaryUnaryMultiCallable[_account_pb2.SettleDueRequest, _account_pb2.SettleDueResponse]  # type: ignore[assignment]
+    """Settlement (T+N): moves every merchant's pending funds of the value days that are due and
+    reconciled to available, one posting per (merchant, currency, day) with the posting id
+    "settle:<owner>:<currency>:<day>" and code SETTLEMENT. Idempotent: a second run moves
+    nothing. The jobs process calls it internally; operators run it through the edge with the
+    admin token.
+    """
+    GetDailyStatement: _aio.UnaryUnaryMultiCallable[_account_pb2.GetDailyStatementRequest, _account_pb2.GetDailyStatementResponse]  # type: ignore[assignment]
+    """A merchant's daily statement (对账单) for one day in China Standard Time: per account,
+    opening and closing balance, credits, debits and totals per transfer code.
+    """
+    GetPostings: _aio.UnaryUnaryMultiCallable[_account_pb2.GetPostingsRequest, _account_pb2.GetPostingsResponse]  # type: ignore[assignment]
+    """Internal: the postings recorded under these ids, each with its status and its transfers,
+    every transfer with both accounts described (owner, currency, kind), for audits such as
+    `paymesh ledger check`. Ids never recorded are left out.
+    """
+    ListPostingIds: _aio.UnaryUnaryMultiCallable[_account_pb2.ListPostingIdsRequest, _account_pb2.ListPostingIdsResponse]  # type: ignore[assignment]
+    """Internal: the ids of the postings that start with a prefix (for example "pay:"), ascending,
+    a page at a time, for audits that walk every posting of one kind.
     """
 
 class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -162,9 +232,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     Errors carry google.rpc.ErrorInfo with a stable reason: INVALID_ARGUMENT (with BadRequest field
     violations), ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED,
     POSTING_ID_REUSED, ACCOUNT_STATUS, ACCOUNT_CANCELLED, WITHDRAWAL_NOT_FOUND, WITHDRAWAL_STATE,
-    WITHDRAWAL_ID_REUSED. All RPCs are internal to the mesh: edge calls to OpenAccount, Post,
-    RequestWithdrawal and the payout results are refused; edge reads and operator actions need the
-    admin bearer token.
+    WITHDRAWAL_ID_REUSED. OpenAccount, Post, GetPostings and ListPostingIds are internal to the
+    mesh and refused at the edge; every other RPC is served to the admin REST API under /admin/v1/ledger/ and, through the edge,
+    needs the admin bearer token (calls from inside the mesh need none).
     """
 
     @_abc_1.abstractmethod
@@ -173,7 +243,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _account_pb2.OpenAccountRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.OpenAccountResponse, _abc.Awaitable[_account_pb2.OpenAccountResponse]]:
-        """Opens the account of (owner, currency, kind), or returns the one already open: idempotent."""
+        """Internal: opens the account of (owner, currency, kind), or returns the one already open:
+        idempotent.
+        """
 
     @_abc_1.abstractmethod
     def Post(
@@ -181,9 +253,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _account_pb2.PostRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.PostResponse, _abc.Awaitable[_account_pb2.PostResponse]]:
-        """Posts a set of transfers all or none, idempotent on posting_id. The same posting_id with the
-        same transfers returns the first result (a refusal is refused again) and moves nothing; with
-        different transfers it is refused with POSTING_ID_REUSED.
+        """Internal: posts a set of transfers all or none, idempotent on posting_id. The same posting_id
+        with the same transfers returns the first result (a refusal is refused again) and moves
+        nothing; with different transfers it is refused with POSTING_ID_REUSED.
         """
 
     @_abc_1.abstractmethod
@@ -200,7 +272,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _account_pb2.ListEntriesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.ListEntriesResponse, _abc.Awaitable[_account_pb2.ListEntriesResponse]]:
-        """Lists the entries (its side of each transfer) of one account, newest first."""
+        """Lists the entries (its side of each transfer) of one account, newest first, optionally
+        filtered by code, value date and recording time.
+        """
 
     @_abc_1.abstractmethod
     def CheckInvariants(
@@ -247,7 +321,8 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_account_pb2.RequestWithdrawalResponse, _abc.Awaitable[_account_pb2.RequestWithdrawalResponse]]:
         """Asks to withdraw (提现): posts AVAILABLE → FROZEN and records the withdrawal in REQUESTED.
-        Idempotent on withdrawal_id; a refused request records nothing.
+        Idempotent on withdrawal_id; a refused request records nothing. Through the edge an operator
+        asks on the merchant's behalf, with the admin token.
         """
 
     @_abc_1.abstractmethod
@@ -290,6 +365,84 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_account_pb2.AdjustResponse, _abc.Awaitable[_account_pb2.AdjustResponse]]:
         """Operator adjustment (调账): one transfer with code ADJUSTMENT whose memo records the operator
         and the reason; idempotent on adjustment_id. A correction is a new adjustment, never an edit.
+        """
+
+    @_abc_1.abstractmethod
+    def GetWithdrawal(
+        self,
+        request: _account_pb2.GetWithdrawalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.GetWithdrawalResponse, _abc.Awaitable[_account_pb2.GetWithdrawalResponse]]:
+        """One withdrawal with its audited steps."""
+
+    @_abc_1.abstractmethod
+    def ListWithdrawals(
+        self,
+        request: _account_pb2.ListWithdrawalsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.ListWithdrawalsResponse, _abc.Awaitable[_account_pb2.ListWithdrawalsResponse]]:
+        """Withdrawals, newest first, optionally of one merchant and in one state."""
+
+    @_abc_1.abstractmethod
+    def SetSettlementTerms(
+        self,
+        request: _account_pb2.SetSettlementTermsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.SetSettlementTermsResponse, _abc.Awaitable[_account_pb2.SetSettlementTermsResponse]]:
+        """Operator: sets a merchant's settlement terms (T+N), audited."""
+
+    @_abc_1.abstractmethod
+    def GetSettlementTerms(
+        self,
+        request: _account_pb2.GetSettlementTermsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.GetSettlementTermsResponse, _abc.Awaitable[_account_pb2.GetSettlementTermsResponse]]:
+        """A merchant's settlement terms; the configured default (PAYMESH_SETTLEMENT_DAYS, 1) when none
+        were set.
+        """
+
+    @_abc_1.abstractmethod
+    def SettleDue(
+        self,
+        request: _account_pb2.SettleDueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.SettleDueResponse, _abc.Awaitable[_account_pb2.SettleDueResponse]]:
+        """Settlement (T+N): moves every merchant's pending funds of the value days that are due and
+        reconciled to available, one posting per (merchant, currency, day) with the posting id
+        "settle:<owner>:<currency>:<day>" and code SETTLEMENT. Idempotent: a second run moves
+        nothing. The jobs process calls it internally; operators run it through the edge with the
+        admin token.
+        """
+
+    @_abc_1.abstractmethod
+    def GetDailyStatement(
+        self,
+        request: _account_pb2.GetDailyStatementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.GetDailyStatementResponse, _abc.Awaitable[_account_pb2.GetDailyStatementResponse]]:
+        """A merchant's daily statement (对账单) for one day in China Standard Time: per account,
+        opening and closing balance, credits, debits and totals per transfer code.
+        """
+
+    @_abc_1.abstractmethod
+    def GetPostings(
+        self,
+        request: _account_pb2.GetPostingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.GetPostingsResponse, _abc.Awaitable[_account_pb2.GetPostingsResponse]]:
+        """Internal: the postings recorded under these ids, each with its status and its transfers,
+        every transfer with both accounts described (owner, currency, kind), for audits such as
+        `paymesh ledger check`. Ids never recorded are left out.
+        """
+
+    @_abc_1.abstractmethod
+    def ListPostingIds(
+        self,
+        request: _account_pb2.ListPostingIdsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_account_pb2.ListPostingIdsResponse, _abc.Awaitable[_account_pb2.ListPostingIdsResponse]]:
+        """Internal: the ids of the postings that start with a prefix (for example "pay:"), ascending,
+        a page at a time, for audits that walk every posting of one kind.
         """
 
 def add_AccountServiceServicer_to_server(servicer: AccountServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -23,6 +23,19 @@ class CallbackKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CALLBACK_KIND_UNSPECIFIED: _ClassVar[CallbackKind]
     CALLBACK_KIND_PAY: _ClassVar[CallbackKind]
     CALLBACK_KIND_REFUND: _ClassVar[CallbackKind]
+
+class BillRowKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BILL_ROW_KIND_UNSPECIFIED: _ClassVar[BillRowKind]
+    BILL_ROW_KIND_PAY: _ClassVar[BillRowKind]
+    BILL_ROW_KIND_REFUND: _ClassVar[BillRowKind]
+
+class BillRowStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BILL_ROW_STATUS_UNSPECIFIED: _ClassVar[BillRowStatus]
+    BILL_ROW_STATUS_SUCCESS: _ClassVar[BillRowStatus]
+    BILL_ROW_STATUS_PROCESSING: _ClassVar[BillRowStatus]
+    BILL_ROW_STATUS_FAILED: _ClassVar[BillRowStatus]
 CHANNEL_STATE_UNSPECIFIED: ChannelState
 CHANNEL_STATE_CONFIRM_SUCCESS: ChannelState
 CHANNEL_STATE_CONFIRM_FAIL: ChannelState
@@ -32,6 +45,13 @@ CHANNEL_STATE_SYS_ERROR: ChannelState
 CALLBACK_KIND_UNSPECIFIED: CallbackKind
 CALLBACK_KIND_PAY: CallbackKind
 CALLBACK_KIND_REFUND: CallbackKind
+BILL_ROW_KIND_UNSPECIFIED: BillRowKind
+BILL_ROW_KIND_PAY: BillRowKind
+BILL_ROW_KIND_REFUND: BillRowKind
+BILL_ROW_STATUS_UNSPECIFIED: BillRowStatus
+BILL_ROW_STATUS_SUCCESS: BillRowStatus
+BILL_ROW_STATUS_PROCESSING: BillRowStatus
+BILL_ROW_STATUS_FAILED: BillRowStatus
 
 class PaymentOrder(_message.Message):
     __slots__ = ("pay_order_id", "way_code", "amount", "currency", "subject", "body", "client_ip", "expire_at", "channel_extra", "return_url")
@@ -366,3 +386,91 @@ class SubmitPayPageResponse(_message.Message):
     HTTP_BODY_FIELD_NUMBER: _ClassVar[int]
     http_body: _httpbody_pb2.HttpBody
     def __init__(self, http_body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class DownloadBillRequest(_message.Message):
+    __slots__ = ("if_code", "channel_params_json", "bill_date", "columnar", "partitions")
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    BILL_DATE_FIELD_NUMBER: _ClassVar[int]
+    COLUMNAR_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
+    if_code: str
+    channel_params_json: str
+    bill_date: str
+    columnar: bool
+    partitions: int
+    def __init__(self, if_code: _Optional[str] = ..., channel_params_json: _Optional[str] = ..., bill_date: _Optional[str] = ..., columnar: _Optional[bool] = ..., partitions: _Optional[int] = ...) -> None: ...
+
+class BillRow(_message.Message):
+    __slots__ = ("kind", "channel_order_no", "pay_order_id", "refund_order_id", "channel_refund_no", "amount", "fee", "status", "trade_time", "currency")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFUND_NO_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FEE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TRADE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    kind: BillRowKind
+    channel_order_no: str
+    pay_order_id: str
+    refund_order_id: str
+    channel_refund_no: str
+    amount: int
+    fee: int
+    status: BillRowStatus
+    trade_time: int
+    currency: str
+    def __init__(self, kind: _Optional[_Union[BillRowKind, str]] = ..., channel_order_no: _Optional[str] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ..., channel_refund_no: _Optional[str] = ..., amount: _Optional[int] = ..., fee: _Optional[int] = ..., status: _Optional[_Union[BillRowStatus, str]] = ..., trade_time: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
+
+class BillTotals(_message.Message):
+    __slots__ = ("pay_count", "pay_amount", "refund_count", "refund_amount", "fee")
+    PAY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PAY_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFUND_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REFUND_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FEE_FIELD_NUMBER: _ClassVar[int]
+    pay_count: int
+    pay_amount: int
+    refund_count: int
+    refund_amount: int
+    fee: int
+    def __init__(self, pay_count: _Optional[int] = ..., pay_amount: _Optional[int] = ..., refund_count: _Optional[int] = ..., refund_amount: _Optional[int] = ..., fee: _Optional[int] = ...) -> None: ...
+
+class BillColumns(_message.Message):
+    __slots__ = ("kinds", "channel_order_nos", "pay_order_ids", "refund_order_ids", "channel_refund_nos", "amounts", "fees", "statuses", "trade_times", "currencies")
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NOS_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFUND_NOS_FIELD_NUMBER: _ClassVar[int]
+    AMOUNTS_FIELD_NUMBER: _ClassVar[int]
+    FEES_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    TRADE_TIMES_FIELD_NUMBER: _ClassVar[int]
+    CURRENCIES_FIELD_NUMBER: _ClassVar[int]
+    kinds: _containers.RepeatedScalarFieldContainer[BillRowKind]
+    channel_order_nos: _containers.RepeatedScalarFieldContainer[str]
+    pay_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    refund_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    channel_refund_nos: _containers.RepeatedScalarFieldContainer[str]
+    amounts: _containers.RepeatedScalarFieldContainer[int]
+    fees: _containers.RepeatedScalarFieldContainer[int]
+    statuses: _containers.RepeatedScalarFieldContainer[BillRowStatus]
+    trade_times: _containers.RepeatedScalarFieldContainer[int]
+    currencies: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kinds: _Optional[_Iterable[_Union[BillRowKind, str]]] = ..., channel_order_nos: _Optional[_Iterable[str]] = ..., pay_order_ids: _Optional[_Iterable[str]] = ..., refund_order_ids: _Optional[_Iterable[str]] = ..., channel_refund_nos: _Optional[_Iterable[str]] = ..., amounts: _Optional[_Iterable[int]] = ..., fees: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[BillRowStatus, str]]] = ..., trade_times: _Optional[_Iterable[int]] = ..., currencies: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DownloadBillResponse(_message.Message):
+    __slots__ = ("rows", "totals", "columns", "partition")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[BillRow]
+    totals: BillTotals
+    columns: BillColumns
+    partition: int
+    def __init__(self, rows: _Optional[_Iterable[_Union[BillRow, _Mapping]]] = ..., totals: _Optional[_Union[BillTotals, _Mapping]] = ..., columns: _Optional[_Union[BillColumns, _Mapping]] = ..., partition: _Optional[int] = ...) -> None: ...

@@ -85,6 +85,11 @@ class ChannelServiceStub:
                 request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundRequest.SerializeToString,
                 response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundResponse.FromString,
                 _registered_method=True)
+        self.DownloadBill = channel.unary_stream(
+                '/paymesh.channel.v1.ChannelService/DownloadBill',
+                request_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.DownloadBillRequest.SerializeToString,
+                response_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.DownloadBillResponse.FromString,
+                _registered_method=True)
 
 
 class ChannelServiceServicer:
@@ -164,6 +169,18 @@ class ChannelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DownloadBill(self, request, context):
+        """Downloads the channel's bill (对账单) of one day for one channel account, parses it in the
+        channel's own format, checks the rows against the bill's own totals, and streams them
+        normalized, in batches, the totals in the last message. Errors: BILL_NOT_READY
+        (FAILED_PRECONDITION: the channel has not produced the day's bill yet; retry later),
+        BILL_MALFORMED (DATA_LOSS: the file does not parse or its totals disagree with its rows),
+        CHANNEL_UNAVAILABLE (UNAVAILABLE).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChannelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -216,6 +233,11 @@ def add_ChannelServiceServicer_to_server(servicer, server):
                     servicer.QueryRefund,
                     request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundRequest.FromString,
                     response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundResponse.SerializeToString,
+            ),
+            'DownloadBill': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadBill,
+                    request_deserializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.DownloadBillRequest.FromString,
+                    response_serializer=paymesh_dot_channel_dot_v1_dot_channel__pb2.DownloadBillResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +511,33 @@ class ChannelService:
             '/paymesh.channel.v1.ChannelService/QueryRefund',
             paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundRequest.SerializeToString,
             paymesh_dot_channel_dot_v1_dot_channel__pb2.QueryRefundResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadBill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/paymesh.channel.v1.ChannelService/DownloadBill',
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.DownloadBillRequest.SerializeToString,
+            paymesh_dot_channel_dot_v1_dot_channel__pb2.DownloadBillResponse.FromString,
             options,
             channel_credentials,
             insecure,

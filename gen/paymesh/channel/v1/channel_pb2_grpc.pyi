@@ -59,6 +59,14 @@ class ChannelServiceStub:
     """Asks the channel to refund part or all of a successful payment; idempotent on the refund id."""
     QueryRefund: _grpc.UnaryUnaryMultiCallable[_channel_pb2.QueryRefundRequest, _channel_pb2.QueryRefundResponse]
     """Asks the channel for a refund's current state."""
+    DownloadBill: _grpc.UnaryStreamMultiCallable[_channel_pb2.DownloadBillRequest, _channel_pb2.DownloadBillResponse]
+    """Downloads the channel's bill (对账单) of one day for one channel account, parses it in the
+    channel's own format, checks the rows against the bill's own totals, and streams them
+    normalized, in batches, the totals in the last message. Errors: BILL_NOT_READY
+    (FAILED_PRECONDITION: the channel has not produced the day's bill yet; retry later),
+    BILL_MALFORMED (DATA_LOSS: the file does not parse or its totals disagree with its rows),
+    CHANNEL_UNAVAILABLE (UNAVAILABLE).
+    """
 
 @_typing.type_check_only
 class ChannelServiceAsyncStub(ChannelServiceStub):
@@ -91,6 +99,14 @@ class ChannelServiceAsyncStub(ChannelServiceStub):
     """Asks the channel to refund part or all of a successful payment; idempotent on the refund id."""
     QueryRefund: _aio.UnaryUnaryMultiCallable[_channel_pb2.QueryRefundRequest, _channel_pb2.QueryRefundResponse]  # type: ignore[assignment]
     """Asks the channel for a refund's current state."""
+    DownloadBill: _aio.UnaryStreamMultiCallable[_channel_pb2.DownloadBillRequest, _channel_pb2.DownloadBillResponse]  # type: ignore[assignment]
+    """Downloads the channel's bill (对账单) of one day for one channel account, parses it in the
+    channel's own format, checks the rows against the bill's own totals, and streams them
+    normalized, in batches, the totals in the last message. Errors: BILL_NOT_READY
+    (FAILED_PRECONDITION: the channel has not produced the day's bill yet; retry later),
+    BILL_MALFORMED (DATA_LOSS: the file does not parse or its totals disagree with its rows),
+    CHANNEL_UNAVAILABLE (UNAVAILABLE).
+    """
 
 class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
     """Stateless channel adapters: every call carries the channel parameters it needs."""
@@ -180,6 +196,20 @@ class ChannelServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_channel_pb2.QueryRefundResponse, _abc.Awaitable[_channel_pb2.QueryRefundResponse]]:
         """Asks the channel for a refund's current state."""
+
+    @_abc_1.abstractmethod
+    def DownloadBill(
+        self,
+        request: _channel_pb2.DownloadBillRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_channel_pb2.DownloadBillResponse], _abc.AsyncIterator[_channel_pb2.DownloadBillResponse]]:
+        """Downloads the channel's bill (对账单) of one day for one channel account, parses it in the
+        channel's own format, checks the rows against the bill's own totals, and streams them
+        normalized, in batches, the totals in the last message. Errors: BILL_NOT_READY
+        (FAILED_PRECONDITION: the channel has not produced the day's bill yet; retry later),
+        BILL_MALFORMED (DATA_LOSS: the file does not parse or its totals disagree with its rows),
+        CHANNEL_UNAVAILABLE (UNAVAILABLE).
+        """
 
 def add_ChannelServiceServicer_to_server(servicer: ChannelServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

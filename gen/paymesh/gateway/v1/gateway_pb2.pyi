@@ -26,6 +26,22 @@ class NotifyState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTIFY_STATE_SUCCESS: _ClassVar[NotifyState]
     NOTIFY_STATE_FAILED: _ClassVar[NotifyState]
 
+class RecordKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECORD_KIND_UNSPECIFIED: _ClassVar[RecordKind]
+    RECORD_KIND_PAY: _ClassVar[RecordKind]
+    RECORD_KIND_REFUND: _ClassVar[RecordKind]
+
+class CorrectionAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CORRECTION_ACTION_UNSPECIFIED: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_MARK_PAY_SUCCEEDED: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_MARK_PAY_FAILED: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_CORRECT_PAY_AMOUNT: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_SET_CHANNEL_FEE: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_MARK_REFUND_SUCCEEDED: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_MARK_REFUND_FAILED: _ClassVar[CorrectionAction]
+
 class PayOrderState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PAY_ORDER_STATE_UNSPECIFIED: _ClassVar[PayOrderState]
@@ -43,6 +59,16 @@ NOTIFY_STATE_UNSPECIFIED: NotifyState
 NOTIFY_STATE_SENDING: NotifyState
 NOTIFY_STATE_SUCCESS: NotifyState
 NOTIFY_STATE_FAILED: NotifyState
+RECORD_KIND_UNSPECIFIED: RecordKind
+RECORD_KIND_PAY: RecordKind
+RECORD_KIND_REFUND: RecordKind
+CORRECTION_ACTION_UNSPECIFIED: CorrectionAction
+CORRECTION_ACTION_MARK_PAY_SUCCEEDED: CorrectionAction
+CORRECTION_ACTION_MARK_PAY_FAILED: CorrectionAction
+CORRECTION_ACTION_CORRECT_PAY_AMOUNT: CorrectionAction
+CORRECTION_ACTION_SET_CHANNEL_FEE: CorrectionAction
+CORRECTION_ACTION_MARK_REFUND_SUCCEEDED: CorrectionAction
+CORRECTION_ACTION_MARK_REFUND_FAILED: CorrectionAction
 PAY_ORDER_STATE_UNSPECIFIED: PayOrderState
 PAY_ORDER_STATE_INIT: PayOrderState
 PAY_ORDER_STATE_PAYING: PayOrderState
@@ -231,6 +257,188 @@ class SweepPendingRefundsResponse(_message.Message):
     examined: int
     settled: int
     def __init__(self, examined: _Optional[int] = ..., settled: _Optional[int] = ...) -> None: ...
+
+class StreamPaidOrdersRequest(_message.Message):
+    __slots__ = ("mch_no", "pay_order_ids")
+    MCH_NO_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    mch_no: str
+    pay_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, mch_no: _Optional[str] = ..., pay_order_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StreamPaidOrdersResponse(_message.Message):
+    __slots__ = ("orders",)
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[PaidOrder]
+    def __init__(self, orders: _Optional[_Iterable[_Union[PaidOrder, _Mapping]]] = ...) -> None: ...
+
+class PaidOrder(_message.Message):
+    __slots__ = ("pay_order_id", "mch_no", "currency", "amount", "fee_amount", "state", "reversed", "ledger_pending", "refunds", "correction_ids")
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    MCH_NO_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FEE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REVERSED_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_PENDING_FIELD_NUMBER: _ClassVar[int]
+    REFUNDS_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_IDS_FIELD_NUMBER: _ClassVar[int]
+    pay_order_id: str
+    mch_no: str
+    currency: str
+    amount: int
+    fee_amount: int
+    state: PayOrderState
+    reversed: bool
+    ledger_pending: bool
+    refunds: _containers.RepeatedCompositeFieldContainer[PaidOrderRefund]
+    correction_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pay_order_id: _Optional[str] = ..., mch_no: _Optional[str] = ..., currency: _Optional[str] = ..., amount: _Optional[int] = ..., fee_amount: _Optional[int] = ..., state: _Optional[_Union[PayOrderState, str]] = ..., reversed: _Optional[bool] = ..., ledger_pending: _Optional[bool] = ..., refunds: _Optional[_Iterable[_Union[PaidOrderRefund, _Mapping]]] = ..., correction_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PaidOrderRefund(_message.Message):
+    __slots__ = ("refund_order_id", "refund_amount", "state", "ledger_pending")
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_PENDING_FIELD_NUMBER: _ClassVar[int]
+    refund_order_id: str
+    refund_amount: int
+    state: int
+    ledger_pending: bool
+    def __init__(self, refund_order_id: _Optional[str] = ..., refund_amount: _Optional[int] = ..., state: _Optional[int] = ..., ledger_pending: _Optional[bool] = ...) -> None: ...
+
+class PlatformRecord(_message.Message):
+    __slots__ = ("kind", "pay_order_id", "refund_order_id", "mch_no", "channel_order_no", "amount", "state", "fee_amount", "channel_fee_amount", "success_time", "create_time", "currency", "channel_config_key", "refunded_amount")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    MCH_NO_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    FEE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FEE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_CONFIG_KEY_FIELD_NUMBER: _ClassVar[int]
+    REFUNDED_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    kind: RecordKind
+    pay_order_id: str
+    refund_order_id: str
+    mch_no: str
+    channel_order_no: str
+    amount: int
+    state: int
+    fee_amount: int
+    channel_fee_amount: int
+    success_time: int
+    create_time: int
+    currency: str
+    channel_config_key: str
+    refunded_amount: int
+    def __init__(self, kind: _Optional[_Union[RecordKind, str]] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ..., mch_no: _Optional[str] = ..., channel_order_no: _Optional[str] = ..., amount: _Optional[int] = ..., state: _Optional[int] = ..., fee_amount: _Optional[int] = ..., channel_fee_amount: _Optional[int] = ..., success_time: _Optional[int] = ..., create_time: _Optional[int] = ..., currency: _Optional[str] = ..., channel_config_key: _Optional[str] = ..., refunded_amount: _Optional[int] = ...) -> None: ...
+
+class StreamDayRecordsRequest(_message.Message):
+    __slots__ = ("channel_config_key", "bill_date", "columnar", "partitions")
+    CHANNEL_CONFIG_KEY_FIELD_NUMBER: _ClassVar[int]
+    BILL_DATE_FIELD_NUMBER: _ClassVar[int]
+    COLUMNAR_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
+    channel_config_key: str
+    bill_date: str
+    columnar: bool
+    partitions: int
+    def __init__(self, channel_config_key: _Optional[str] = ..., bill_date: _Optional[str] = ..., columnar: _Optional[bool] = ..., partitions: _Optional[int] = ...) -> None: ...
+
+class PlatformRecordColumns(_message.Message):
+    __slots__ = ("kinds", "pay_order_ids", "refund_order_ids", "mch_nos", "channel_order_nos", "amounts", "states", "fee_amounts", "channel_fee_amounts", "channel_fee_known", "success_times", "currencies")
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    MCH_NOS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NOS_FIELD_NUMBER: _ClassVar[int]
+    AMOUNTS_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    FEE_AMOUNTS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FEE_AMOUNTS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FEE_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_TIMES_FIELD_NUMBER: _ClassVar[int]
+    CURRENCIES_FIELD_NUMBER: _ClassVar[int]
+    kinds: _containers.RepeatedScalarFieldContainer[RecordKind]
+    pay_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    refund_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    mch_nos: _containers.RepeatedScalarFieldContainer[str]
+    channel_order_nos: _containers.RepeatedScalarFieldContainer[str]
+    amounts: _containers.RepeatedScalarFieldContainer[int]
+    states: _containers.RepeatedScalarFieldContainer[int]
+    fee_amounts: _containers.RepeatedScalarFieldContainer[int]
+    channel_fee_amounts: _containers.RepeatedScalarFieldContainer[int]
+    channel_fee_known: _containers.RepeatedScalarFieldContainer[bool]
+    success_times: _containers.RepeatedScalarFieldContainer[int]
+    currencies: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kinds: _Optional[_Iterable[_Union[RecordKind, str]]] = ..., pay_order_ids: _Optional[_Iterable[str]] = ..., refund_order_ids: _Optional[_Iterable[str]] = ..., mch_nos: _Optional[_Iterable[str]] = ..., channel_order_nos: _Optional[_Iterable[str]] = ..., amounts: _Optional[_Iterable[int]] = ..., states: _Optional[_Iterable[int]] = ..., fee_amounts: _Optional[_Iterable[int]] = ..., channel_fee_amounts: _Optional[_Iterable[int]] = ..., channel_fee_known: _Optional[_Iterable[bool]] = ..., success_times: _Optional[_Iterable[int]] = ..., currencies: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StreamDayRecordsResponse(_message.Message):
+    __slots__ = ("records", "columns", "partition")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[PlatformRecord]
+    columns: PlatformRecordColumns
+    partition: int
+    def __init__(self, records: _Optional[_Iterable[_Union[PlatformRecord, _Mapping]]] = ..., columns: _Optional[_Union[PlatformRecordColumns, _Mapping]] = ..., partition: _Optional[int] = ...) -> None: ...
+
+class LookupRecordsRequest(_message.Message):
+    __slots__ = ("pay_order_ids", "refund_order_ids")
+    PAY_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    pay_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    refund_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pay_order_ids: _Optional[_Iterable[str]] = ..., refund_order_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LookupRecordsResponse(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[PlatformRecord]
+    def __init__(self, records: _Optional[_Iterable[_Union[PlatformRecord, _Mapping]]] = ...) -> None: ...
+
+class ApplyCorrectionRequest(_message.Message):
+    __slots__ = ("correction_id", "action", "pay_order_id", "refund_order_id", "amount", "channel_fee", "channel_order_no", "success_time", "reason")
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PAY_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FEE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ORDER_NO_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    correction_id: str
+    action: CorrectionAction
+    pay_order_id: str
+    refund_order_id: str
+    amount: int
+    channel_fee: int
+    channel_order_no: str
+    success_time: int
+    reason: str
+    def __init__(self, correction_id: _Optional[str] = ..., action: _Optional[_Union[CorrectionAction, str]] = ..., pay_order_id: _Optional[str] = ..., refund_order_id: _Optional[str] = ..., amount: _Optional[int] = ..., channel_fee: _Optional[int] = ..., channel_order_no: _Optional[str] = ..., success_time: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ApplyCorrectionResponse(_message.Message):
+    __slots__ = ("record", "replayed", "previous_amount", "previous_fee_amount", "previous_state")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FEE_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_STATE_FIELD_NUMBER: _ClassVar[int]
+    record: PlatformRecord
+    replayed: bool
+    previous_amount: int
+    previous_fee_amount: int
+    previous_state: int
+    def __init__(self, record: _Optional[_Union[PlatformRecord, _Mapping]] = ..., replayed: _Optional[bool] = ..., previous_amount: _Optional[int] = ..., previous_fee_amount: _Optional[int] = ..., previous_state: _Optional[int] = ...) -> None: ...
 
 class UnifiedOrderRequest(_message.Message):
     __slots__ = ("http_body",)

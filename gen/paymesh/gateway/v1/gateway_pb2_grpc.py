@@ -981,6 +981,11 @@ class PayOrderServiceStub:
                 request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetPayOrderRequest.SerializeToString,
                 response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetPayOrderResponse.FromString,
                 _registered_method=True)
+        self.StreamPaidOrders = channel.unary_stream(
+                '/paymesh.gateway.v1.PayOrderService/StreamPaidOrders',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamPaidOrdersRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamPaidOrdersResponse.FromString,
+                _registered_method=True)
 
 
 class PayOrderServiceServicer:
@@ -994,6 +999,17 @@ class PayOrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamPaidOrders(self, request, context):
+        """Streams, in batches and in pay_order_id order, every pay order that took money (paid,
+        refunded, or paid and then reversed by reconciliation) with what the ledger should hold for
+        it: amount, fee, refunds, reconciliation corrections, and whether the ledger consumer still
+        has an event of it to deliver. For the ledger audit (`paymesh ledger check`); internal,
+        refused at the edge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PayOrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1001,6 +1017,11 @@ def add_PayOrderServiceServicer_to_server(servicer, server):
                     servicer.GetPayOrder,
                     request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetPayOrderRequest.FromString,
                     response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetPayOrderResponse.SerializeToString,
+            ),
+            'StreamPaidOrders': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamPaidOrders,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamPaidOrdersRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamPaidOrdersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1031,6 +1052,210 @@ class PayOrderService:
             '/paymesh.gateway.v1.PayOrderService/GetPayOrder',
             paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetPayOrderRequest.SerializeToString,
             paymesh_dot_gateway_dot_v1_dot_gateway__pb2.GetPayOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamPaidOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/paymesh.gateway.v1.PayOrderService/StreamPaidOrders',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamPaidOrdersRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamPaidOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ReconciliationSourceServiceStub:
+    """Internal to the mesh (no REST route; refused through the edge): what reconciliation (对账)
+    reads from the gateway's orders, and the corrections its operators decide. Day windows are
+    China Standard Time (UTC+8) calendar days, as the channels' bills are.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.StreamDayRecords = channel.unary_stream(
+                '/paymesh.gateway.v1.ReconciliationSourceService/StreamDayRecords',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamDayRecordsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamDayRecordsResponse.FromString,
+                _registered_method=True)
+        self.LookupRecords = channel.unary_unary(
+                '/paymesh.gateway.v1.ReconciliationSourceService/LookupRecords',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.LookupRecordsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.LookupRecordsResponse.FromString,
+                _registered_method=True)
+        self.ApplyCorrection = channel.unary_unary(
+                '/paymesh.gateway.v1.ReconciliationSourceService/ApplyCorrection',
+                request_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ApplyCorrectionRequest.SerializeToString,
+                response_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ApplyCorrectionResponse.FromString,
+                _registered_method=True)
+
+
+class ReconciliationSourceServiceServicer:
+    """Internal to the mesh (no REST route; refused through the edge): what reconciliation (对账)
+    reads from the gateway's orders, and the corrections its operators decide. Day windows are
+    China Standard Time (UTC+8) calendar days, as the channels' bills are.
+    """
+
+    def StreamDayRecords(self, request, context):
+        """Streams, in batches, the platform records of one channel config that belong to a bill date:
+        pay orders created or succeeded in that day, and refunds created or succeeded in it, in
+        pay_order_id / refund_order_id order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LookupRecords(self, request, context):
+        """Looks pay orders and refunds up by id, whatever their day (a late bill row, a platform-miss
+        follow-up). Ids not found are left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyCorrection(self, request, context):
+        """Applies a reconciliation decision through the order state machine (outbox, notifications and
+        ledger events follow as for any change), idempotent on correction_id: the same id again
+        returns the first answer and changes nothing; the same id with other content is refused with
+        CORRECTION_ID_REUSED. A change the order's state does not allow is refused with
+        CORRECTION_STATE naming the state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ReconciliationSourceServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'StreamDayRecords': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamDayRecords,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamDayRecordsRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamDayRecordsResponse.SerializeToString,
+            ),
+            'LookupRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupRecords,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.LookupRecordsRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.LookupRecordsResponse.SerializeToString,
+            ),
+            'ApplyCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyCorrection,
+                    request_deserializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ApplyCorrectionRequest.FromString,
+                    response_serializer=paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ApplyCorrectionResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'paymesh.gateway.v1.ReconciliationSourceService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('paymesh.gateway.v1.ReconciliationSourceService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ReconciliationSourceService:
+    """Internal to the mesh (no REST route; refused through the edge): what reconciliation (对账)
+    reads from the gateway's orders, and the corrections its operators decide. Day windows are
+    China Standard Time (UTC+8) calendar days, as the channels' bills are.
+    """
+
+    @staticmethod
+    def StreamDayRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/paymesh.gateway.v1.ReconciliationSourceService/StreamDayRecords',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamDayRecordsRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.StreamDayRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.ReconciliationSourceService/LookupRecords',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.LookupRecordsRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.LookupRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.gateway.v1.ReconciliationSourceService/ApplyCorrection',
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ApplyCorrectionRequest.SerializeToString,
+            paymesh_dot_gateway_dot_v1_dot_gateway__pb2.ApplyCorrectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -394,6 +394,13 @@ class PayOrderServiceStub:
     def __new__(cls, channel: _aio.Channel) -> PayOrderServiceAsyncStub: ...
     GetPayOrder: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetPayOrderRequest, _gateway_pb2.GetPayOrderResponse]
     """Returns one pay order by its id."""
+    StreamPaidOrders: _grpc.UnaryStreamMultiCallable[_gateway_pb2.StreamPaidOrdersRequest, _gateway_pb2.StreamPaidOrdersResponse]
+    """Streams, in batches and in pay_order_id order, every pay order that took money (paid,
+    refunded, or paid and then reversed by reconciliation) with what the ledger should hold for
+    it: amount, fee, refunds, reconciliation corrections, and whether the ledger consumer still
+    has an event of it to deliver. For the ledger audit (`paymesh ledger check`); internal,
+    refused at the edge.
+    """
 
 @_typing.type_check_only
 class PayOrderServiceAsyncStub(PayOrderServiceStub):
@@ -402,6 +409,13 @@ class PayOrderServiceAsyncStub(PayOrderServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetPayOrder: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetPayOrderRequest, _gateway_pb2.GetPayOrderResponse]  # type: ignore[assignment]
     """Returns one pay order by its id."""
+    StreamPaidOrders: _aio.UnaryStreamMultiCallable[_gateway_pb2.StreamPaidOrdersRequest, _gateway_pb2.StreamPaidOrdersResponse]  # type: ignore[assignment]
+    """Streams, in batches and in pay_order_id order, every pay order that took money (paid,
+    refunded, or paid and then reversed by reconciliation) with what the ledger should hold for
+    it: amount, fee, refunds, reconciliation corrections, and whether the ledger consumer still
+    has an event of it to deliver. For the ledger audit (`paymesh ledger check`); internal,
+    refused at the edge.
+    """
 
 class PayOrderServiceServicer(metaclass=_abc_1.ABCMeta):
     """Internal order access for operators and other services (no REST route)."""
@@ -414,4 +428,111 @@ class PayOrderServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_gateway_pb2.GetPayOrderResponse, _abc.Awaitable[_gateway_pb2.GetPayOrderResponse]]:
         """Returns one pay order by its id."""
 
+    @_abc_1.abstractmethod
+    def StreamPaidOrders(
+        self,
+        request: _gateway_pb2.StreamPaidOrdersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_gateway_pb2.StreamPaidOrdersResponse], _abc.AsyncIterator[_gateway_pb2.StreamPaidOrdersResponse]]:
+        """Streams, in batches and in pay_order_id order, every pay order that took money (paid,
+        refunded, or paid and then reversed by reconciliation) with what the ledger should hold for
+        it: amount, fee, refunds, reconciliation corrections, and whether the ledger consumer still
+        has an event of it to deliver. For the ledger audit (`paymesh ledger check`); internal,
+        refused at the edge.
+        """
+
 def add_PayOrderServiceServicer_to_server(servicer: PayOrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class ReconciliationSourceServiceStub:
+    """Internal to the mesh (no REST route; refused through the edge): what reconciliation (对账)
+    reads from the gateway's orders, and the corrections its operators decide. Day windows are
+    China Standard Time (UTC+8) calendar days, as the channels' bills are.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ReconciliationSourceServiceAsyncStub: ...
+    StreamDayRecords: _grpc.UnaryStreamMultiCallable[_gateway_pb2.StreamDayRecordsRequest, _gateway_pb2.StreamDayRecordsResponse]
+    """Streams, in batches, the platform records of one channel config that belong to a bill date:
+    pay orders created or succeeded in that day, and refunds created or succeeded in it, in
+    pay_order_id / refund_order_id order.
+    """
+    LookupRecords: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.LookupRecordsRequest, _gateway_pb2.LookupRecordsResponse]
+    """Looks pay orders and refunds up by id, whatever their day (a late bill row, a platform-miss
+    follow-up). Ids not found are left out.
+    """
+    ApplyCorrection: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ApplyCorrectionRequest, _gateway_pb2.ApplyCorrectionResponse]
+    """Applies a reconciliation decision through the order state machine (outbox, notifications and
+    ledger events follow as for any change), idempotent on correction_id: the same id again
+    returns the first answer and changes nothing; the same id with other content is refused with
+    CORRECTION_ID_REUSED. A change the order's state does not allow is refused with
+    CORRECTION_STATE naming the state.
+    """
+
+@_typing.type_check_only
+class ReconciliationSourceServiceAsyncStub(ReconciliationSourceServiceStub):
+    """Internal to the mesh (no REST route; refused through the edge): what reconciliation (对账)
+    reads from the gateway's orders, and the corrections its operators decide. Day windows are
+    China Standard Time (UTC+8) calendar days, as the channels' bills are.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    StreamDayRecords: _aio.UnaryStreamMultiCallable[_gateway_pb2.StreamDayRecordsRequest, _gateway_pb2.StreamDayRecordsResponse]  # type: ignore[assignment]
+    """Streams, in batches, the platform records of one channel config that belong to a bill date:
+    pay orders created or succeeded in that day, and refunds created or succeeded in it, in
+    pay_order_id / refund_order_id order.
+    """
+    LookupRecords: _aio.UnaryUnaryMultiCallable[_gateway_pb2.LookupRecordsRequest, _gateway_pb2.LookupRecordsResponse]  # type: ignore[assignment]
+    """Looks pay orders and refunds up by id, whatever their day (a late bill row, a platform-miss
+    follow-up). Ids not found are left out.
+    """
+    ApplyCorrection: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ApplyCorrectionRequest, _gateway_pb2.ApplyCorrectionResponse]  # type: ignore[assignment]
+    """Applies a reconciliation decision through the order state machine (outbox, notifications and
+    ledger events follow as for any change), idempotent on correction_id: the same id again
+    returns the first answer and changes nothing; the same id with other content is refused with
+    CORRECTION_ID_REUSED. A change the order's state does not allow is refused with
+    CORRECTION_STATE naming the state.
+    """
+
+class ReconciliationSourceServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Internal to the mesh (no REST route; refused through the edge): what reconciliation (对账)
+    reads from the gateway's orders, and the corrections its operators decide. Day windows are
+    China Standard Time (UTC+8) calendar days, as the channels' bills are.
+    """
+
+    @_abc_1.abstractmethod
+    def StreamDayRecords(
+        self,
+        request: _gateway_pb2.StreamDayRecordsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_gateway_pb2.StreamDayRecordsResponse], _abc.AsyncIterator[_gateway_pb2.StreamDayRecordsResponse]]:
+        """Streams, in batches, the platform records of one channel config that belong to a bill date:
+        pay orders created or succeeded in that day, and refunds created or succeeded in it, in
+        pay_order_id / refund_order_id order.
+        """
+
+    @_abc_1.abstractmethod
+    def LookupRecords(
+        self,
+        request: _gateway_pb2.LookupRecordsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.LookupRecordsResponse, _abc.Awaitable[_gateway_pb2.LookupRecordsResponse]]:
+        """Looks pay orders and refunds up by id, whatever their day (a late bill row, a platform-miss
+        follow-up). Ids not found are left out.
+        """
+
+    @_abc_1.abstractmethod
+    def ApplyCorrection(
+        self,
+        request: _gateway_pb2.ApplyCorrectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_gateway_pb2.ApplyCorrectionResponse, _abc.Awaitable[_gateway_pb2.ApplyCorrectionResponse]]:
+        """Applies a reconciliation decision through the order state machine (outbox, notifications and
+        ledger events follow as for any change), idempotent on correction_id: the same id again
+        returns the first answer and changes nothing; the same id with other content is refused with
+        CORRECTION_ID_REUSED. A change the order's state does not allow is refused with
+        CORRECTION_STATE naming the state.
+        """
+
+def add_ReconciliationSourceServiceServicer_to_server(servicer: ReconciliationSourceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

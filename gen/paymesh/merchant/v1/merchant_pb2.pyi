@@ -13,6 +13,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class FeeRounding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FEE_ROUNDING_UNSPECIFIED: _ClassVar[FeeRounding]
+    FEE_ROUNDING_HALF_UP: _ClassVar[FeeRounding]
+    FEE_ROUNDING_CEILING: _ClassVar[FeeRounding]
+
+class RefundFeeRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REFUND_FEE_RULE_UNSPECIFIED: _ClassVar[RefundFeeRule]
+    REFUND_FEE_RULE_RETURN_PRO_RATA: _ClassVar[RefundFeeRule]
+    REFUND_FEE_RULE_KEEP: _ClassVar[RefundFeeRule]
+
 class MerchantType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MERCHANT_TYPE_UNSPECIFIED: _ClassVar[MerchantType]
@@ -24,6 +36,12 @@ class SignType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIGN_TYPE_UNSPECIFIED: _ClassVar[SignType]
     SIGN_TYPE_MD5: _ClassVar[SignType]
     SIGN_TYPE_HMAC_SHA256: _ClassVar[SignType]
+FEE_ROUNDING_UNSPECIFIED: FeeRounding
+FEE_ROUNDING_HALF_UP: FeeRounding
+FEE_ROUNDING_CEILING: FeeRounding
+REFUND_FEE_RULE_UNSPECIFIED: RefundFeeRule
+REFUND_FEE_RULE_RETURN_PRO_RATA: RefundFeeRule
+REFUND_FEE_RULE_KEEP: RefundFeeRule
 MERCHANT_TYPE_UNSPECIFIED: MerchantType
 MERCHANT_TYPE_NORMAL: MerchantType
 MERCHANT_TYPE_ISV_SUB: MerchantType
@@ -78,21 +96,23 @@ class App(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., mch_no: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., allow_private_notify_url: _Optional[bool] = ...) -> None: ...
 
 class ChannelConfig(_message.Message):
-    __slots__ = ("app_id", "if_code", "state", "param_names", "isv_no")
+    __slots__ = ("app_id", "if_code", "state", "param_names", "isv_no", "channel_config_key")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PARAM_NAMES_FIELD_NUMBER: _ClassVar[int]
     ISV_NO_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_CONFIG_KEY_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     if_code: str
     state: _common_pb2.EntityState
     param_names: _containers.RepeatedScalarFieldContainer[str]
     isv_no: str
-    def __init__(self, app_id: _Optional[str] = ..., if_code: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., param_names: _Optional[_Iterable[str]] = ..., isv_no: _Optional[str] = ...) -> None: ...
+    channel_config_key: str
+    def __init__(self, app_id: _Optional[str] = ..., if_code: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., param_names: _Optional[_Iterable[str]] = ..., isv_no: _Optional[str] = ..., channel_config_key: _Optional[str] = ...) -> None: ...
 
 class PayPassage(_message.Message):
-    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state", "priority", "weight", "max_amount_per_order", "daily_amount_limit")
+    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state", "priority", "weight", "max_amount_per_order", "daily_amount_limit", "fee_fixed", "fee_floor", "fee_cap", "fee_rounding", "refund_fee_rule", "channel_cost_rate")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     WAY_CODE_FIELD_NUMBER: _ClassVar[int]
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -102,6 +122,12 @@ class PayPassage(_message.Message):
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     MAX_AMOUNT_PER_ORDER_FIELD_NUMBER: _ClassVar[int]
     DAILY_AMOUNT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    FEE_FIXED_FIELD_NUMBER: _ClassVar[int]
+    FEE_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    FEE_CAP_FIELD_NUMBER: _ClassVar[int]
+    FEE_ROUNDING_FIELD_NUMBER: _ClassVar[int]
+    REFUND_FEE_RULE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_COST_RATE_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     way_code: str
     if_code: str
@@ -111,7 +137,13 @@ class PayPassage(_message.Message):
     weight: int
     max_amount_per_order: int
     daily_amount_limit: int
-    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., priority: _Optional[int] = ..., weight: _Optional[int] = ..., max_amount_per_order: _Optional[int] = ..., daily_amount_limit: _Optional[int] = ...) -> None: ...
+    fee_fixed: int
+    fee_floor: int
+    fee_cap: int
+    fee_rounding: FeeRounding
+    refund_fee_rule: RefundFeeRule
+    channel_cost_rate: str
+    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., priority: _Optional[int] = ..., weight: _Optional[int] = ..., max_amount_per_order: _Optional[int] = ..., daily_amount_limit: _Optional[int] = ..., fee_fixed: _Optional[int] = ..., fee_floor: _Optional[int] = ..., fee_cap: _Optional[int] = ..., fee_rounding: _Optional[_Union[FeeRounding, str]] = ..., refund_fee_rule: _Optional[_Union[RefundFeeRule, str]] = ..., channel_cost_rate: _Optional[str] = ...) -> None: ...
 
 class CreateMerchantRequest(_message.Message):
     __slots__ = ("name", "contact", "isv_no")
@@ -342,7 +374,7 @@ class ListChannelConfigsResponse(_message.Message):
     def __init__(self, channel_configs: _Optional[_Iterable[_Union[ChannelConfig, _Mapping]]] = ...) -> None: ...
 
 class PutPayPassageRequest(_message.Message):
-    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state", "priority", "weight", "max_amount_per_order", "daily_amount_limit")
+    __slots__ = ("app_id", "way_code", "if_code", "fee_rate", "state", "priority", "weight", "max_amount_per_order", "daily_amount_limit", "fee_fixed", "fee_floor", "fee_cap", "fee_rounding", "refund_fee_rule", "channel_cost_rate")
     APP_ID_FIELD_NUMBER: _ClassVar[int]
     WAY_CODE_FIELD_NUMBER: _ClassVar[int]
     IF_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -352,6 +384,12 @@ class PutPayPassageRequest(_message.Message):
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     MAX_AMOUNT_PER_ORDER_FIELD_NUMBER: _ClassVar[int]
     DAILY_AMOUNT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    FEE_FIXED_FIELD_NUMBER: _ClassVar[int]
+    FEE_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    FEE_CAP_FIELD_NUMBER: _ClassVar[int]
+    FEE_ROUNDING_FIELD_NUMBER: _ClassVar[int]
+    REFUND_FEE_RULE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_COST_RATE_FIELD_NUMBER: _ClassVar[int]
     app_id: str
     way_code: str
     if_code: str
@@ -361,7 +399,13 @@ class PutPayPassageRequest(_message.Message):
     weight: int
     max_amount_per_order: int
     daily_amount_limit: int
-    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., priority: _Optional[int] = ..., weight: _Optional[int] = ..., max_amount_per_order: _Optional[int] = ..., daily_amount_limit: _Optional[int] = ...) -> None: ...
+    fee_fixed: int
+    fee_floor: int
+    fee_cap: int
+    fee_rounding: FeeRounding
+    refund_fee_rule: RefundFeeRule
+    channel_cost_rate: str
+    def __init__(self, app_id: _Optional[str] = ..., way_code: _Optional[str] = ..., if_code: _Optional[str] = ..., fee_rate: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., priority: _Optional[int] = ..., weight: _Optional[int] = ..., max_amount_per_order: _Optional[int] = ..., daily_amount_limit: _Optional[int] = ..., fee_fixed: _Optional[int] = ..., fee_floor: _Optional[int] = ..., fee_cap: _Optional[int] = ..., fee_rounding: _Optional[_Union[FeeRounding, str]] = ..., refund_fee_rule: _Optional[_Union[RefundFeeRule, str]] = ..., channel_cost_rate: _Optional[str] = ...) -> None: ...
 
 class PutPayPassageResponse(_message.Message):
     __slots__ = ("passage",)
@@ -388,14 +432,16 @@ class ResolvePayContextRequest(_message.Message):
     def __init__(self, app_id: _Optional[str] = ...) -> None: ...
 
 class ResolvedPassage(_message.Message):
-    __slots__ = ("passage", "channel_config_state", "channel_params_json")
+    __slots__ = ("passage", "channel_config_state", "channel_params_json", "channel_config_key")
     PASSAGE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_CONFIG_STATE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_CONFIG_KEY_FIELD_NUMBER: _ClassVar[int]
     passage: PayPassage
     channel_config_state: _common_pb2.EntityState
     channel_params_json: str
-    def __init__(self, passage: _Optional[_Union[PayPassage, _Mapping]] = ..., channel_config_state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., channel_params_json: _Optional[str] = ...) -> None: ...
+    channel_config_key: str
+    def __init__(self, passage: _Optional[_Union[PayPassage, _Mapping]] = ..., channel_config_state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., channel_params_json: _Optional[str] = ..., channel_config_key: _Optional[str] = ...) -> None: ...
 
 class ResolvePayContextResponse(_message.Message):
     __slots__ = ("app", "merchant", "app_secret", "passages")
@@ -408,6 +454,36 @@ class ResolvePayContextResponse(_message.Message):
     app_secret: str
     passages: _containers.RepeatedCompositeFieldContainer[ResolvedPassage]
     def __init__(self, app: _Optional[_Union[App, _Mapping]] = ..., merchant: _Optional[_Union[Merchant, _Mapping]] = ..., app_secret: _Optional[str] = ..., passages: _Optional[_Iterable[_Union[ResolvedPassage, _Mapping]]] = ...) -> None: ...
+
+class ResolveChannelConfigsRequest(_message.Message):
+    __slots__ = ("channel_config_key",)
+    CHANNEL_CONFIG_KEY_FIELD_NUMBER: _ClassVar[int]
+    channel_config_key: str
+    def __init__(self, channel_config_key: _Optional[str] = ...) -> None: ...
+
+class ResolvedChannelConfig(_message.Message):
+    __slots__ = ("channel_config_key", "if_code", "state", "app_id", "isv_no", "mch_no", "channel_params_json")
+    CHANNEL_CONFIG_KEY_FIELD_NUMBER: _ClassVar[int]
+    IF_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    APP_ID_FIELD_NUMBER: _ClassVar[int]
+    ISV_NO_FIELD_NUMBER: _ClassVar[int]
+    MCH_NO_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    channel_config_key: str
+    if_code: str
+    state: _common_pb2.EntityState
+    app_id: str
+    isv_no: str
+    mch_no: str
+    channel_params_json: str
+    def __init__(self, channel_config_key: _Optional[str] = ..., if_code: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.EntityState, str]] = ..., app_id: _Optional[str] = ..., isv_no: _Optional[str] = ..., mch_no: _Optional[str] = ..., channel_params_json: _Optional[str] = ...) -> None: ...
+
+class ResolveChannelConfigsResponse(_message.Message):
+    __slots__ = ("channel_configs",)
+    CHANNEL_CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    channel_configs: _containers.RepeatedCompositeFieldContainer[ResolvedChannelConfig]
+    def __init__(self, channel_configs: _Optional[_Iterable[_Union[ResolvedChannelConfig, _Mapping]]] = ...) -> None: ...
 
 class WatchConfigChangesRequest(_message.Message):
     __slots__ = ()

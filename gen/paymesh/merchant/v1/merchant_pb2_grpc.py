@@ -139,6 +139,11 @@ class MerchantServiceStub:
                 request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.WatchConfigChangesRequest.SerializeToString,
                 response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.WatchConfigChangesResponse.FromString,
                 _registered_method=True)
+        self.ResolveChannelConfigs = channel.unary_unary(
+                '/paymesh.merchant.v1.MerchantService/ResolveChannelConfigs',
+                request_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ResolveChannelConfigsRequest.SerializeToString,
+                response_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ResolveChannelConfigsResponse.FromString,
+                _registered_method=True)
 
 
 class MerchantServiceServicer:
@@ -293,6 +298,15 @@ class MerchantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveChannelConfigs(self, request, context):
+        """Every channel config (an app's own or an ISV's channel account) with its parameters in clear,
+        or the one named by channel_config_key. Internal only (reconciliation downloads each config's
+        bill with them); refused through the edge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MerchantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -395,6 +409,11 @@ def add_MerchantServiceServicer_to_server(servicer, server):
                     servicer.WatchConfigChanges,
                     request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.WatchConfigChangesRequest.FromString,
                     response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.WatchConfigChangesResponse.SerializeToString,
+            ),
+            'ResolveChannelConfigs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveChannelConfigs,
+                    request_deserializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ResolveChannelConfigsRequest.FromString,
+                    response_serializer=paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ResolveChannelConfigsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -942,6 +961,33 @@ class MerchantService:
             '/paymesh.merchant.v1.MerchantService/WatchConfigChanges',
             paymesh_dot_merchant_dot_v1_dot_merchant__pb2.WatchConfigChangesRequest.SerializeToString,
             paymesh_dot_merchant_dot_v1_dot_merchant__pb2.WatchConfigChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveChannelConfigs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paymesh.merchant.v1.MerchantService/ResolveChannelConfigs',
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ResolveChannelConfigsRequest.SerializeToString,
+            paymesh_dot_merchant_dot_v1_dot_merchant__pb2.ResolveChannelConfigsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -85,6 +85,11 @@ class MerchantServiceStub:
     """Streams a change event whenever a merchant, app, channel config or passage changes.
     Internal only; the gateway drops cached contexts on each event and drops all on reconnect.
     """
+    ResolveChannelConfigs: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ResolveChannelConfigsRequest, _merchant_pb2.ResolveChannelConfigsResponse]
+    """Every channel config (an app's own or an ISV's channel account) with its parameters in clear,
+    or the one named by channel_config_key. Internal only (reconciliation downloads each config's
+    bill with them); refused through the edge.
+    """
 
 @_typing.type_check_only
 class MerchantServiceAsyncStub(MerchantServiceStub):
@@ -142,6 +147,11 @@ class MerchantServiceAsyncStub(MerchantServiceStub):
     WatchConfigChanges: _aio.UnaryStreamMultiCallable[_merchant_pb2.WatchConfigChangesRequest, _merchant_pb2.WatchConfigChangesResponse]  # type: ignore[assignment]
     """Streams a change event whenever a merchant, app, channel config or passage changes.
     Internal only; the gateway drops cached contexts on each event and drops all on reconnect.
+    """
+    ResolveChannelConfigs: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ResolveChannelConfigsRequest, _merchant_pb2.ResolveChannelConfigsResponse]  # type: ignore[assignment]
+    """Every channel config (an app's own or an ISV's channel account) with its parameters in clear,
+    or the one named by channel_config_key. Internal only (reconciliation downloads each config's
+    bill with them); refused through the edge.
     """
 
 class MerchantServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -317,6 +327,17 @@ class MerchantServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_merchant_pb2.WatchConfigChangesResponse], _abc.AsyncIterator[_merchant_pb2.WatchConfigChangesResponse]]:
         """Streams a change event whenever a merchant, app, channel config or passage changes.
         Internal only; the gateway drops cached contexts on each event and drops all on reconnect.
+        """
+
+    @_abc_1.abstractmethod
+    def ResolveChannelConfigs(
+        self,
+        request: _merchant_pb2.ResolveChannelConfigsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.ResolveChannelConfigsResponse, _abc.Awaitable[_merchant_pb2.ResolveChannelConfigsResponse]]:
+        """Every channel config (an app's own or an ISV's channel account) with its parameters in clear,
+        or the one named by channel_config_key. Internal only (reconciliation downloads each config's
+        bill with them); refused through the edge.
         """
 
 def add_MerchantServiceServicer_to_server(servicer: MerchantServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
