@@ -10,12 +10,9 @@ import datetime
 import gc
 import json
 import re
-import zlib
-from bisect import bisect_right
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import compress, islice
-from operator import itemgetter
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
@@ -39,6 +36,7 @@ from paymesh.services.channel.adapters.sandbox import SandboxAdapter
 from paymesh.services.channel.page import decision_note, render_pay_page
 from paymesh.services.common.edge import header, refuse_edge
 from paymesh.services.common.errors import DomainError, InvalidArgument
+from paymesh.services.common.partitions import by_partition
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
@@ -391,20 +389,3 @@ def _columns_message(lines: Sequence[BillLine], summed: list[int], partition: in
     return message
 
 
-def by_partition(rows: Sequence[T], keys: Sequence[str], partitions: int
-                 ) -> Iterator[tuple[int, Sequence[T]]]:
-    """The rows grouped by partition, the CRC-32 of their key's UTF-8 bytes modulo
-    ``partitions`` (DownloadBillRequest.partitions), in partition order; each group keeps its
-    rows' order."""
-    parts = list(map(partitions.__rmod__, map(zlib.crc32, map(str.encode, keys))))
-    if len(rows) < 2:
-        yield from ((part, rows) for part in parts)
-        return
-    order = sorted(range(len(rows)), key=parts.__getitem__)  # stable: rows keep their order
-    pick = itemgetter(*order)
-    ordered, ordered_parts = pick(rows), pick(parts)
-    start = 0
-    for part in sorted(set(parts)):
-        end = bisect_right(ordered_parts, part, start)
-        yield part, ordered[start:end]
-        start = end

@@ -8,17 +8,16 @@ requests to a Correction. Every RPC refuses calls through the edge.
 from __future__ import annotations
 
 import gc
-import zlib
-from bisect import bisect_right
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 
 from paymesh.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from paymesh.services.common.edge import refuse_edge
 from paymesh.services.common.errors import InvalidArgument
+from paymesh.services.common.partitions import by_partition
 from paymesh.services.gateway.reconciliation_source import (
     DAY_FIELDS,
     Correction,
@@ -44,7 +43,6 @@ MAX_BATCH = 100_000
 PAY = 1  # RecordKind.RECORD_KIND_PAY
 _KIND, _PAY_ORDER_ID, _REFUND_ORDER_ID = (itemgetter(DAY_FIELDS.index(name))
                                           for name in ("kind", "pay_order_id", "refund_order_id"))
-T = TypeVar("T")
 
 
 def record_fields(record: RecordRow) -> dict[str, Any]:
@@ -98,23 +96,6 @@ def columns_message(batch: Sequence[RecordRow], partition: int | None = None
     return message
 
 
-def by_partition(rows: Sequence[T], keys: Sequence[str], partitions: int
-                 ) -> Iterator[tuple[int, Sequence[T]]]:
-    """The rows grouped by partition, the CRC-32 of their key's UTF-8 bytes modulo
-    ``partitions`` (StreamDayRecordsRequest.partitions), in partition order; each group keeps
-    its rows' order."""
-    parts = list(map(partitions.__rmod__, map(zlib.crc32, map(str.encode, keys))))
-    if len(rows) < 2:
-        yield from ((part, rows) for part in parts)
-        return
-    order = sorted(range(len(rows)), key=parts.__getitem__)  # stable: rows keep their order
-    pick = itemgetter(*order)
-    ordered, ordered_parts = pick(rows), pick(parts)
-    start = 0
-    for part in sorted(set(parts)):
-        end = bisect_right(ordered_parts, part, start)
-        yield part, ordered[start:end]
-        start = end
 
 
 class ReconciliationSourceServicer(gateway_pb2_grpc.ReconciliationSourceServiceServicer):

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from itertools import compress
 from operator import and_
 from typing import Any, Protocol
-from zlib import crc32
 
+from paymesh.services.common.partitions import partition_of
 from paymesh.services.reconciliation.spill import PartitionFiles, Row
 
 PAY, REFUND = 1, 2
@@ -190,10 +190,6 @@ def _keys(kinds: list[int], pay_ids: list[str], refund_ids: Sequence[str]) -> li
     return [p if k == PAY else r for k, p, r in zip(kinds, pay_ids, refund_ids, strict=True)]
 
 
-def partition_of(keys: Sequence[str], partitions: int) -> Iterator[int]:
-    """Each order number's partition: CRC-32 of its UTF-8 bytes modulo ``partitions``, as the
-    channel and gateway services group rows when asked (their ``partitions`` field)."""
-    return map(partitions.__rmod__, map(crc32, map(str.encode, keys)))
 
 
 def _spill_rows(spill: PartitionFiles, keys: Sequence[str], rows: Iterator[Row]) -> None:
