@@ -9,6 +9,12 @@ the shared state:
 2. the turn claim ``jobs:turn:<name>:<n>`` keeps a process whose tick came a moment later from
    running the same turn again once the lock is released.
 
+While the shared state is unavailable (Redis down or slow: ``SharedStateUnavailable``, at once
+while its circuit breaker is open) no process can win a turn, so every process skips its turns
+until it answers again, counted as ``paymesh_shared_state_degraded{use="job_turn"}``; the
+breaker logs the outage once. Running without the lock instead could run a turn on every node
+at once. A lock that cannot be released when the run ends expires by itself.
+
 Each run that happens is its own trace: a new root span ``job <name>``, under which the gRPC
 client spans of the RPCs it makes follow into the gateway. Each run is also counted by job and
 outcome, with its duration, in the process's metrics (common.metrics.job_instruments).
@@ -17,6 +23,7 @@ outcome, with its duration, in the process's metrics (common.metrics.job_instrum
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -33,8 +40,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from paymesh.jobs.registry import Job, JobStubs
 from paymesh.services.common import spanattrs
-from paymesh.services.common.metrics import job_instruments
-from paymesh.services.common.sharedstate import SharedState
+from paymesh.services.common.metrics import job_instruments, shared_state_instruments
+from paymesh.services.common.sharedstate import SharedState, SharedStateUnavailable
 
 log = logging.getLogger(__name__)
 ALIGNED_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -62,25 +69,43 @@ class JobRunner:
         self._running: set[asyncio.Task[object]] = set()
 
     async def run(self, job: Job) -> bool:
-        """Runs this turn of ``job`` if no other process does; True when it ran here."""
+        """Runs this turn of ``job`` if no other process does; True when it ran here.
+
+        False too when the shared state cannot say who wins: the turn is skipped.
+        """
         lock = f"jobs:leader:{job.name}"
-        if not await self._shared.set_if_absent(lock, self._owner,
-                                                self._run_timeout + LOCK_MARGIN_SECONDS):
-            return False
+        try:
+            if not await self._shared.set_if_absent(lock, self._owner,
+                                                    self._run_timeout + LOCK_MARGIN_SECONDS):
+                return False
+        except SharedStateUnavailable:
+            return self._skipped(job)
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
         try:
             turn = int((self._clock() - ALIGNED_EPOCH.timestamp()) / job.interval + 1e-3)
-            if not await self._shared.set_if_absent(f"jobs:turn:{job.name}:{turn}", self._owner,
-                                                    2 * job.interval + LOCK_MARGIN_SECONDS):
-                return False  # another process ran this turn a moment ago
+            try:
+                if not await self._shared.set_if_absent(f"jobs:turn:{job.name}:{turn}",
+                                                        self._owner,
+                                                        2 * job.interval + LOCK_MARGIN_SECONDS):
+                    return False  # another process ran this turn a moment ago
+            except SharedStateUnavailable:
+                return self._skipped(job)
             await self._traced(job, turn)
             return True
         finally:
             if task is not None:
                 self._running.discard(task)
-            await self._shared.delete_if_equals(lock, self._owner)
+            with contextlib.suppress(SharedStateUnavailable):  # then it expires by itself
+                await self._shared.delete_if_equals(lock, self._owner)
+
+    @staticmethod
+    def _skipped(job: Job) -> bool:
+        _, _, degraded = shared_state_instruments()
+        degraded.labels("job_turn").inc()
+        log.debug("job %s: turn skipped, the shared state is unavailable", job.name)
+        return False
 
     async def _traced(self, job: Job, turn: int) -> None:
         runs, duration, last_ok = job_instruments()

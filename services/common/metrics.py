@@ -68,6 +68,24 @@ def job_instruments() -> tuple[Counter, Histogram, Gauge]:
     return runs, duration, last_ok
 
 
+@cache
+def shared_state_instruments() -> tuple[Counter, Gauge, Counter]:
+    """Shared-state (Redis) calls that could not be made, whether it answers, and the checks
+    answered without it (common.sharedstate)."""
+    disable_created_metrics()
+    unavailable = Counter("paymesh_shared_state_unavailable", "shared-state (Redis) calls "
+                          "that failed, by operation and why (error: Redis failed or timed out; "
+                          "open: refused at once by the open circuit breaker)",
+                          ["operation", "why"], registry=REGISTRY)
+    up = Gauge("paymesh_shared_state_up", "1 while the shared state (Redis) answers, 0 while "
+               "its circuit breaker is open", registry=REGISTRY)
+    degraded = Counter("paymesh_shared_state_degraded", "work done without the shared state, "
+                       "by use (replay: a replay check answered by the process-local window; "
+                       "job_turn: a job turn skipped; config_change: a config change not "
+                       "announced, watch streams ended)", ["use"], registry=REGISTRY)
+    return unavailable, up, degraded
+
+
 def _code_name(context: grpc.aio.ServicerContext, error: BaseException | None) -> str:
     code = context.code()
     if isinstance(code, grpc.StatusCode):

@@ -9,16 +9,21 @@ from paymesh.services.common import signing
 from paymesh.services.common.sharedstate import SharedState
 from paymesh.services.gateway.pay_context import PayContext, PayContextCache
 from paymesh.services.gateway.protocol import business_error, param_error
+from paymesh.services.gateway.replay import ReplayWindow
 from paymesh.services.gateway.validation import CommonFields, Params, common_fields
 
 
 class RequestAuthenticator:
-    """Checks a signed merchant request and returns the calling app's context."""
+    """Checks a signed merchant request and returns the calling app's context.
+
+    The replay check keeps working while the shared state (Redis) is down: it falls back to this
+    process's window (replay.py says what a replay can then do).
+    """
 
     def __init__(self, contexts: PayContextCache, shared: SharedState, window_seconds: int,
                  clock: Callable[[], float] = time.time) -> None:
         self._contexts = contexts
-        self._shared = shared
+        self._replays = ReplayWindow(shared)
         self._window = window_seconds
         self._clock = clock
 
@@ -43,7 +48,7 @@ class RequestAuthenticator:
                               f"within ±{self._window} s (Unix time in milliseconds)")
         key = (f"replay:nonce:{fields.app_id}:{fields.nonce}" if fields.nonce
                else f"replay:sign:{fields.app_id}:{fields.sign.upper()}")
-        if not await self._shared.set_if_absent(key, "1", 2 * self._window):
+        if not await self._replays.first_sighting(key, 2 * self._window):
             raise business_error("this signed request was already received (replay); sign a new "
                                  "request with a fresh reqTime or nonce")
         return fields, context

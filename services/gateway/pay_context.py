@@ -152,8 +152,9 @@ class PayContextCache:
             try:
                 stream = self._stub.WatchConfigChanges(merchant_pb2.WatchConfigChangesRequest())
                 await stream.initial_metadata()  # sent once the merchant is subscribed
-                self._watching = True
-                delay = 0.2
+                if not stream.done():  # else it was refused (no metadata): keep backing off
+                    self._watching = True
+                    delay = 0.2
                 async for change in stream:
                     self._forget(change.app_id, change.mch_no)
             except asyncio.CancelledError:

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from paymesh.services.common.db import utc_now
 from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
 from paymesh.services.common.secretbox import SecretBox
-from paymesh.services.common.sharedstate import SharedState
 from paymesh.services.merchant.changes import ConfigChange, ConfigChangeFeed
 from paymesh.services.merchant.models import STATE_ACTIVE, Isv, IsvChannelConfig
 from paymesh.services.merchant.repository import MerchantRepository
@@ -72,10 +71,10 @@ class IsvService:
     """Onboarding of ISVs and their channel accounts, secrets sealed at rest."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
-                 shared: SharedState) -> None:
+                 changes: ConfigChangeFeed) -> None:
         self._sessions = sessions
         self._box = box
-        self._changes = ConfigChangeFeed(shared)
+        self._changes = changes
 
     async def create_isv(self, name: str) -> Isv:
         name = parse_name(name)

@@ -16,6 +16,7 @@ from paymesh.services.common.grpcserver import (
 )
 from paymesh.services.common.secretbox import SecretBox
 from paymesh.services.common.sharedstate import open_shared_state
+from paymesh.services.merchant.changes import ConfigChangeFeed
 from paymesh.services.merchant.channel_configs import ChannelConfigDirectory
 from paymesh.services.merchant.isv import IsvService
 from paymesh.services.merchant.service import MerchantService
@@ -44,10 +45,11 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     box = SecretBox(config.require_master_key())
     engine = open_engine(config.db_urls["merchant"])
     shared = open_shared_state(config.shared_state_url, config.shared_state_prefix)
-    service = MerchantService(sessions(engine), box, shared)
+    changes = ConfigChangeFeed(shared)  # one per process: MerchantService and IsvService
+    service = MerchantService(sessions(engine), box, changes)
     server, health = build_server([SERVICE_NAME])
     merchant_pb2_grpc.add_MerchantServiceServicer_to_server(
-        MerchantServicer(service, IsvService(sessions(engine), box, shared),
+        MerchantServicer(service, IsvService(sessions(engine), box, changes),
                          ChannelConfigDirectory(sessions(engine), box), config.admin_token),
         server)
     running = await start(server, health, address, [SERVICE_NAME],

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from paymesh.services.common import ids
 from paymesh.services.common.errors import DomainError, InvalidArgument, NotFound
 from paymesh.services.common.secretbox import SecretBox
-from paymesh.services.common.sharedstate import SharedState
 from paymesh.services.common.waycodes import WAY_CODES
 from paymesh.services.merchant.changes import ConfigChange, ConfigChangeFeed
 from paymesh.services.merchant.channel_configs import app_params_context, open_app_params
@@ -122,10 +121,10 @@ class MerchantService:
     """Merchants, apps, channel configs and passages, with secrets sealed at rest."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
-                 shared: SharedState) -> None:
+                 changes: ConfigChangeFeed) -> None:
         self._sessions = sessions
         self._box = box
-        self._changes = ConfigChangeFeed(shared)
+        self._changes = changes
 
     # merchants
 
