@@ -8,7 +8,10 @@ against this server instead. It answers in Stripe's real JSON shape (``object: l
 (``expand[0]`` too, as the SDK writes it) replacing each source id by its object. Anything else
 is refused as Stripe refuses it: a wrong ``Authorization: Bearer`` key is HTTP 401, an unknown
 parameter HTTP 400. Transactions are hand-built or made from charges and refunds the test created
-through localstripe (:meth:`BalanceLedger.add_charge`, :meth:`BalanceLedger.add_refund`).
+through localstripe (:meth:`BalanceLedger.add_charge`, :meth:`BalanceLedger.add_refund`); a test
+can then move an order's transactions to another day (:meth:`BalanceLedger.backdate`) or make
+the listing misstate a charge (:meth:`BalanceLedger.misreport`). :mod:`.stripe_front` serves the
+same ledger in front of localstripe, booked from what localstripe did.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,35 +45,73 @@ class BalanceLedger:
         self.url = ""
 
     def add(self, txn_type: str, amount: int, fee: int, created: int, source: dict[str, Any],
-            currency: str = "usd") -> dict[str, Any]:
-        """Books one transaction on ``source`` (a charge or refund object, kept for expansion)."""
+            currency: str = "usd", txn_id: str = "") -> dict[str, Any]:
+        """Books one transaction on ``source`` (a charge or refund object, kept for expansion);
+        ``txn_id`` keeps the id a peer gave it, else a new one is made."""
         self.sources[source["id"]] = source
-        txn = {"id": "txn_" + secrets.token_hex(12), "object": "balance_transaction",
+        txn = {"id": txn_id or "txn_" + secrets.token_hex(12), "object": "balance_transaction",
                "amount": amount, "available_on": created + 2 * 86400, "created": created,
                "currency": currency, "description": source.get("description"),
                "exchange_rate": None, "fee": fee,
-               "fee_details": [{"amount": fee, "application": None, "currency": currency,
-                                "description": "Stripe processing fees", "type": "stripe_fee"}
-                               ] if fee else [],
+               "fee_details": _fee_details(fee, currency),
                "net": amount - fee, "reporting_category": "refund" if amount < 0 else "charge",
                "source": source["id"], "status": "pending", "type": txn_type}
         self.transactions.append(txn)
         return txn
 
-    def add_charge(self, charge: dict[str, Any], intent: dict[str, Any],
-                   rate: str = "0.029", fixed: int = 30) -> dict[str, Any]:
-        """A localstripe charge's transaction, with Stripe's fee and the intent's metadata."""
-        source = {**charge, "metadata": dict(intent.get("metadata") or {}),
-                  "payment_intent": intent["id"]}
-        fee = int((Decimal(charge["amount"]) * Decimal(rate)).quantize(
-            Decimal(1), rounding=ROUND_HALF_UP)) + fixed
-        return self.add("charge", charge["amount"], fee, charge["created"], source,
-                        charge["currency"])
+    def add_charge(self, charge: dict[str, Any], intent: dict[str, Any] | None,
+                   rate: str = "0.029", fixed: int = 30, txn_id: str = "",
+                   created: int | None = None) -> dict[str, Any]:
+        """A localstripe charge's transaction, with Stripe's fee (2.9 % + 30, half up) and the
+        intent's metadata (a charge made without an intent keeps its own)."""
+        source = dict(charge)
+        if intent is not None:
+            source.update(metadata=dict(intent.get("metadata") or {}),
+                          payment_intent=intent["id"])
+        return self.add("charge", charge["amount"], stripe_fee(charge["amount"], rate, fixed),
+                        charge["created"] if created is None else created, source,
+                        charge["currency"], txn_id)
 
-    def add_refund(self, refund: dict[str, Any]) -> dict[str, Any]:
+    def add_refund(self, refund: dict[str, Any], txn_id: str = "",
+                   created: int | None = None) -> dict[str, Any]:
         """A localstripe refund's transaction: negative amount, no fee given back."""
-        return self.add("refund", -refund["amount"], 0, refund["created"], refund,
-                        refund["currency"])
+        return self.add("refund", -refund["amount"], 0,
+                        refund["created"] if created is None else created, refund,
+                        refund["currency"], txn_id)
+
+    def of_order(self, pay_order_id: str) -> list[dict[str, Any]]:
+        """The transactions whose source names ``pay_order_id`` in its metadata."""
+        return [t for t in self.transactions
+                if (self.sources[t["source"]].get("metadata") or {}).get("pay_order_id")
+                == pay_order_id]
+
+    def backdate(self, pay_order_ids: Iterable[str], seconds: int) -> int:
+        """Moves the orders' transactions (and their sources) ``seconds`` earlier, as if they
+        had happened then; how many transactions moved."""
+        moved = 0
+        for pay_order_id in set(pay_order_ids):
+            for txn in self.of_order(pay_order_id):
+                txn["created"] -= seconds
+                txn["available_on"] -= seconds
+                self.sources[txn["source"]]["created"] -= seconds
+                moved += 1
+        return moved
+
+    def misreport(self, pay_order_id: str, *, amount: int | None = None,
+                  fee: int | None = None) -> dict[str, Any]:
+        """Makes the listing state another amount or fee for the order's charge (a bill
+        mistake); the transaction as it is listed from now on."""
+        charges = [t for t in self.of_order(pay_order_id) if t["type"] == "charge"]
+        if len(charges) != 1:
+            raise LookupError(f"{len(charges)} charges of {pay_order_id} are booked, not one")
+        txn = charges[0]
+        if amount is not None:
+            txn["amount"] = amount
+        if fee is not None:
+            txn["fee"] = fee
+            txn["fee_details"] = _fee_details(fee, txn["currency"])
+        txn["net"] = txn["amount"] - txn["fee"]
+        return txn
 
     def answer(self, authorization: str, query: list[tuple[str, str]]) -> tuple[int, Any]:
         """(status, JSON) for one listing request."""
@@ -106,6 +147,18 @@ class BalanceLedger:
                 for t in chosen[:limit]]
         return 200, {"object": "list", "data": page, "has_more": len(chosen) > limit,
                      "url": LIST_PATH}
+
+
+def stripe_fee(amount: int, rate: str = "0.029", fixed: int = 30) -> int:
+    """Stripe's processing fee on a charge in minor units: ``rate`` of it, half up, plus
+    ``fixed`` (the standard card pricing is 2.9 % + 30)."""
+    return int((Decimal(amount) * Decimal(rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+               ) + fixed
+
+
+def _fee_details(fee: int, currency: str) -> list[dict[str, Any]]:
+    return [{"amount": fee, "application": None, "currency": currency,
+             "description": "Stripe processing fees", "type": "stripe_fee"}] if fee else []
 
 
 def _within(created: int, bounds: dict[str, int]) -> bool:
