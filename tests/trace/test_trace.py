@@ -174,10 +174,14 @@ async def test_a_payment_is_one_trace_from_envoy_to_the_ledger(
     callback = one(trace, "gateway", "INTERNAL", "callback sandbox")
     assert callback["parent_span_id"] == order["span_id"]
     [link] = callback["links"]
-    request = by_id(mesh.spans())[link["spanId"]]
+    # Each process exports its spans in batches of its own: the linked request and its Envoy
+    # parent may land in the store after the payment's trace did.
+    request = await eventually(lambda: by_id(mesh.spans()).get(link["spanId"]),
+                               "the callback request the processing links to")
     assert request["trace_id"] == link["traceId"] != order["trace_id"]
     assert request["name"].endswith("ChannelCallbackService/ReceivePayNotify")
-    edge = by_id(mesh.spans())[request["parent_span_id"]]
+    edge = await eventually(lambda: by_id(mesh.spans()).get(request["parent_span_id"]),
+                            "Envoy's span of the callback request")
     assert edge["service"] == "envoy"
     verify = one(trace, "channel", "SERVER", "ChannelService/VerifyCallback")
     assert callback in ancestors(verify, index)
