@@ -121,7 +121,10 @@ def check_ledger_at_end(mesh: RunningMesh, settle_seconds: float = 15.0) -> None
                                   + done.stdout + done.stderr)
 
 
-@pytest.fixture(scope="session")
+# One mesh per test package (e2e, and each folder that imports this fixture), stopped when the
+# package's last test is done: an idle mesh still runs its jobs every second, and the suite
+# should not pay for meshes whose tests are over.
+@pytest.fixture(scope="package")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     data_dir = tmp_path_factory.mktemp("mesh")
     env = mesh_env(data_dir)
