@@ -45,7 +45,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,7 @@ from paymesh.merchant.v1 import merchant_pb2_grpc
 from paymesh.reconciliation.v1 import reconciliation_pb2 as pb
 from paymesh.reconciliation.v1 import reconciliation_pb2_grpc
 from paymesh.services.common.config import METRICS_PORTS, SERVICES, MeshConfig
+from paymesh.services.common.ports import free_port
 
 CHINA = timedelta(hours=8)
 HEADER = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"
@@ -79,12 +79,6 @@ EXPECTED_TYPE = {"short_cash": "PLATFORM_SHORT_CASH_MISMATCH",
                  "platform_miss": "PLATFORM_MISS",
                  "short_status": "PLATFORM_SHORT_STATUS_MISMATCH",
                  "over_status": "PLATFORM_OVER_STATUS_MISMATCH"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fee_of(amount: int) -> int:

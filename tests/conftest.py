@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from paymesh.services.common import db
+from paymesh.services.common import db, ports
 from paymesh.services.common.config import METRICS_PORTS, SERVICES, MeshConfig
 
 BACKEND = os.environ.get("PAYMESH_TEST_BACKEND", "sqlite")
@@ -57,10 +57,11 @@ def require_server(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+_PORTS_TAKEN: set[int] = set()  # given to this session's meshes, never handed out twice
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return ports.free_port(_PORTS_TAKEN)
 
 
 def mesh_env(data_dir: Path) -> dict[str, str]:

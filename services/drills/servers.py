@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from paymesh.services.drills.target import free_port
+from paymesh.services.common.ports import free_port
 
 READY_SECONDS = 60.0
 STOP_SECONDS = 30.0

@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paymesh.jobs.heartbeat import read_heartbeat
 from paymesh.services.common import db
 from paymesh.services.common.config import METRICS_PORTS, SERVICES, MeshConfig
+from paymesh.services.common.ports import free_port
 from paymesh.services.drills import PROCESSES  # noqa: F401 - re-exported
 
 START_SECONDS = 120.0
@@ -52,23 +52,6 @@ FAST_PACE = {
 
 class TargetError(RuntimeError):
     """The mesh could not be started or reached; the message says why."""
-
-
-def free_port(taken: set[int] | None = None) -> int:
-    """A free loopback port below the kernel's ephemeral range (20000-31999), so no outgoing
-    connection takes it between now and the moment a process of the mesh binds it."""
-    taken = set() if taken is None else taken
-    while True:
-        port = secrets.choice(range(20_000, 32_000))
-        if port in taken:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        taken.add(port)
-        return port
 
 
 def own_env(data_dir: Path, base: Mapping[str, str], run: str) -> dict[str, str]:

@@ -257,17 +257,21 @@ class Mesh:
             return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
     def stop(self) -> None:
-        """SIGTERM everything (gateway and Envoy first), then SIGKILL stragglers."""
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
+        """SIGTERM everything (gateway and Envoy first), then SIGKILL stragglers; the trace
+        store last, once the others are gone, so their final spans are kept and no exporter
+        waits out its retries against a store that has stopped."""
+        store = [c for c in self.children if c.name == "tracestore"]
         deadline = time.monotonic() + STOP_SECONDS
-        for child in self.children:
-            try:
-                child.process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+        for group in ([c for c in self.children if c.name != "tracestore"], store):
+            for child in reversed(group):
+                if child.process.poll() is None:
+                    child.process.send_signal(signal.SIGTERM)
+            for child in group:
+                try:
+                    child.process.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    child.process.wait()
 
     def describe(self) -> dict[str, object]:
         return {"restUrl": self.config.public_url,
