@@ -3,7 +3,8 @@
 ``paymesh up`` migrates the databases, starts merchant, account, channel, gateway and
 reconciliation (each ``python -m`` its package), the jobs process (``python -m paymesh.jobs``)
 and Envoy, waits until every one reports healthy, and stops them all on Ctrl-C or SIGTERM:
-SIGTERM to each (graceful drain), SIGKILL to whatever is still running after 15 s. Logs go to
+SIGTERM to each (graceful drain, the trace store last), SIGKILL to whatever is still running after
+15 s. The services start side by side, the jobs process once they are healthy. Logs go to
 ``<data dir>/logs/<process>.log``.
 
 Services are healthy when their gRPC health service says SERVING; the jobs process serves
@@ -169,12 +170,18 @@ class Mesh:
         return env
 
     async def start(self, timeout: float = 60.0) -> None:
-        """Starts the services in dependency order, each healthy before the next, then Envoy."""
+        """Starts the trace store, then the services side by side (none calls another while it
+        starts; their clients connect when first used), then, once all are healthy, the jobs
+        process, which calls them, and Envoy."""
         _check_ports_free(self.config)
-        for service in (("tracestore",) if self.trace_store else ()) + START_ORDER:
-            module = MODULES.get(service, f"paymesh.services.{service}")
-            self._spawn(service, [sys.executable, "-m", module])
-            await self.wait_healthy([service], timeout)
+        services = [name for name in START_ORDER if name != "jobs"]
+        waves = [["tracestore"]] if self.trace_store else []
+        waves += [services, [name for name in START_ORDER if name == "jobs"]]
+        for wave in waves:
+            for service in wave:
+                module = MODULES.get(service, f"paymesh.services.{service}")
+                self._spawn(service, [sys.executable, "-m", module])
+            await self.wait_healthy(wave, timeout)
         envoy_yaml = self.config.data_dir / "envoy.yaml"
         envoy_yaml.write_text(envoy.render(self.config, self.otlp_endpoint))
         self._spawn("envoy", [envoy.envoy_binary(), "-c", str(envoy_yaml),
