@@ -6,6 +6,9 @@ PAYMESH_JOBS_PAYING_AGE             an order is queried once it has been paying 
                                     seconds (barcode orders from 5 s regardless); 60
 PAYMESH_JOBS_EXPIRE_INTERVAL        seconds between runs expiring orders; 30
 PAYMESH_JOBS_REFUND_INTERVAL        seconds between sweeps of pending refunds; 60
+PAYMESH_JOBS_REFUND_STUCK_AGE       a refund still created (state 0) this many seconds after
+                                    it was asked for lost its request: the refund sweep
+                                    resumes it (holds its money, asks the channel); 60
 PAYMESH_JOBS_NOTIFY_INTERVAL        seconds between deliveries of due merchant notifications; 5
 PAYMESH_JOBS_SETTLE_INTERVAL        seconds between settlement runs (T+N: the account
                                     service's SettleDue); 3600
@@ -58,23 +61,23 @@ class JobsConfig:
     reconcile_at: str = "10:00"
     reconcile_interval: float = 60.0
     reconcile_retry: float = 600.0
+    refund_stuck_age_seconds: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> JobsConfig:
         """Reads PAYMESH_JOBS_*; a malformed value raises ConfigError naming the variable."""
         env = os.environ if env is None else env
         defaults = cls()
-        age = _number(env, "PAYMESH_JOBS_PAYING_AGE", defaults.paying_age_seconds)
+        age = _whole_seconds(env, "PAYMESH_JOBS_PAYING_AGE", defaults.paying_age_seconds)
+        stuck = _whole_seconds(env, "PAYMESH_JOBS_REFUND_STUCK_AGE",
+                               defaults.refund_stuck_age_seconds)
         batch = _number(env, "PAYMESH_JOBS_BATCH", defaults.batch)
-        if age != int(age) or not 1 <= age <= 86_400:
-            raise ConfigError(f"PAYMESH_JOBS_PAYING_AGE must be whole seconds, 1 to 86400, "
-                              f"got {age}")
         if batch != int(batch) or not 1 <= batch <= 1000:
             raise ConfigError(f"PAYMESH_JOBS_BATCH must be a whole number, 1 to 1000, got {batch}")
         return cls(
             sweep_paying_interval=_seconds(env, "PAYMESH_JOBS_SWEEP_PAYING_INTERVAL",
                                            defaults.sweep_paying_interval),
-            paying_age_seconds=int(age),
+            paying_age_seconds=age,
             expire_interval=_seconds(env, "PAYMESH_JOBS_EXPIRE_INTERVAL",
                                      defaults.expire_interval),
             refund_interval=_seconds(env, "PAYMESH_JOBS_REFUND_INTERVAL",
@@ -92,6 +95,7 @@ class JobsConfig:
                                         defaults.reconcile_interval),
             reconcile_retry=_seconds(env, "PAYMESH_JOBS_RECONCILE_RETRY",
                                      defaults.reconcile_retry),
+            refund_stuck_age_seconds=stuck,
         )
 
 
@@ -106,6 +110,14 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if not math.isfinite(value):
         raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     return value
+
+
+def _whole_seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    """Whole seconds, 1 to 86400."""
+    value = _number(env, name, default)
+    if value != int(value) or not 1 <= value <= 86_400:
+        raise ConfigError(f"{name} must be whole seconds, 1 to 86400, got {value}")
+    return int(value)
 
 
 def _time_of_day(env: Mapping[str, str], name: str, default: str) -> str:

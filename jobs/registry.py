@@ -96,9 +96,11 @@ def registry(config: JobsConfig, clock: Callable[[], datetime] | None = None) ->
         _report("expire_orders", examined=done.examined, closed=done.closed, paid=done.paid)
 
     async def sweep_pending_refunds(stubs: JobStubs) -> None:
-        """Refunds pending at the channel are settled; ones it never took close after 2 h."""
+        """Refunds pending at the channel are settled; ones left created (state 0) by a
+        request that died are resumed; ones the channel never took close after 2 h."""
         done = await stubs.sweeps.SweepPendingRefunds(gateway_pb2.SweepPendingRefundsRequest(
-            limit=config.batch), timeout=deadline)
+            limit=config.batch, stuck_after_seconds=config.refund_stuck_age_seconds),
+            timeout=deadline)
         _report("sweep_pending_refunds", examined=done.examined, settled=done.settled)
 
     async def deliver_notifications(stubs: JobStubs) -> None:

@@ -20,8 +20,16 @@ Who attempts: the gateway runs a small loop that wakes every second (or earlier,
 attempt is due sooner) and starts every due attempt, so notifications are retried even when no
 jobs process runs; the jobs process may also call ``deliver_due`` through the RPC. Both are safe
 together and across replicas, because an attempt is claimed by a conditional UPDATE first (see
-notify_repository). A replica that dies mid-attempt leaves the attempt counted but unlogged; the
-record is due again when the claim's lease ends.
+notify_repository). The claim is a short lease (``LEASE``), renewed while the attempt waits for a
+slot and is being sent, so a slow merchant keeps its attempt and a crashed replica's attempt is
+made again soon: a replica that dies mid-attempt leaves the attempt counted but unlogged, and the
+record is due again when the lease ends, within ``LEASE``. A graceful stop gives the attempts it
+interrupts back at once (still counted).
+
+What is sent: the order's query data (§4.2; the refund's for a refund), signed, with the state
+the event reports. A payment's ``pay.succeeded`` notification says paid (2) with its success time
+even when the order was fully refunded (5) before the outbox delivered the event; the refund's
+own notification tells the refund.
 
 Resend (operators): a failed record gets one more allowed attempt and is sending again; a sending
 record is attempted now (then follows its schedule); a successful record is sent once more
@@ -36,13 +44,15 @@ import contextlib
 import json
 import logging
 import time
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import httpx
 
 from paymesh.services.common.db import utc_now
 from paymesh.services.common.errors import DomainError, NotFound
 from paymesh.services.common.ids import SnowflakeIds
+from paymesh.services.gateway.models import PayOrder, PayOrderState
 from paymesh.services.gateway.notify_delivery import Outcome, failed, post_form, refused
 from paymesh.services.gateway.notify_delivery import signed_form as build_form
 from paymesh.services.gateway.notify_models import (
@@ -70,10 +80,24 @@ SCHEDULE_SECONDS = (30, 60, 90, 120, 150, 300, 600, 1800, 3600, 7200, 14400, 288
 ATTEMPT_LIMIT = len(SCHEDULE_SECONDS) + 1
 TOPICS = {PAY_SUCCEEDED: NotifyOrderType.PAY, PAY_FAILED: NotifyOrderType.PAY,
           REFUND_SUCCEEDED: NotifyOrderType.REFUND, REFUND_FAILED: NotifyOrderType.REFUND}
-LEASE = timedelta(seconds=60)  # longer than any attempt (resolve 5 s + HTTP 10 s)
+LEASE = timedelta(seconds=10)  # renewed every RENEW_SECONDS while the attempt runs
+RENEW_SECONDS = LEASE.total_seconds() / 3
 IDLE_SECONDS = 1.0
 BATCH = 200
 CONCURRENCY = 32
+
+
+def pay_notify_data(order: PayOrder, event: str) -> dict[str, object]:
+    """The body of a pay notification: the order's query data in the state ``event`` reports
+    (``pay.succeeded``: paid, 2, with its success time, also once refunded; ``pay.failed``:
+    failed, 3, with no success time)."""
+    data = query_data(order)
+    if event == PAY_SUCCEEDED:
+        data["state"] = PayOrderState.SUCCESS
+    elif event == PAY_FAILED:
+        data["state"] = PayOrderState.FAIL
+        data["successTime"] = None
+    return data
 
 
 def retry_delay(attempts_made: int, scale: float = 1.0) -> timedelta:
@@ -128,7 +152,8 @@ class Notifications:
             order = await self._orders.get(order_id)
             if order is None or not order.notify_url:
                 return None
-            data, url, mch_order_no = query_data(order), order.notify_url, order.mch_order_no
+            data, url, mch_order_no = pay_notify_data(order, event), order.notify_url, \
+                order.mch_order_no
         else:
             refund = await self._refunds.get(order_id)
             if refund is None or not refund.notify_url:
@@ -164,7 +189,7 @@ class Notifications:
             now = utc_now()
             if await self._records.claim_resend(record, now, now + LEASE):
                 delivered_before = record.state == NotifyState.SUCCESS
-                await self._attempt(record, record.attempts + 1, delivered_before)
+                await self._attempt(record, record.attempts + 1, delivered_before, now + LEASE)
                 return await self._records.get(notify_id) or record
             await asyncio.sleep(0.05)  # an attempt was claimed meanwhile: read again
         raise DomainError("NOTIFY_BUSY", f"notification {notify_id} is being attempted; "
@@ -189,16 +214,18 @@ class Notifications:
             now = utc_now()
             if not await self._records.claim_due(record, now, now + LEASE):
                 return None
-            return await self._attempt(record, record.attempts + 1, False)
+            return await self._attempt(record, record.attempts + 1, False, now + LEASE)
         except Exception:  # noqa: BLE001 - a database hiccup: the lease makes it due again
             log.exception("notification %s attempt failed", record.notify_id)
             return None
 
-    async def _attempt(self, record: NotifyRecord, number: int, delivered_before: bool) -> bool:
+    async def _attempt(self, record: NotifyRecord, number: int, delivered_before: bool,
+                       leased_until: datetime) -> bool:
         """Sends the claimed attempt ``number`` and records what happened."""
         at = utc_now()
-        async with self._slots:
-            outcome = await self._send(record)
+        async with self._leased(record.notify_id, number, leased_until):
+            async with self._slots:
+                outcome = await self._send(record)
         current = await self._records.get(record.notify_id)
         limit = current.attempt_limit if current is not None else record.attempt_limit
         state, delay = next_state(number, limit, outcome, delivered_before)
@@ -211,6 +238,36 @@ class Notifications:
         if next_at is not None:
             self._wake.set()
         return outcome.acknowledged
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, notify_id: str, number: int, until: datetime
+                      ) -> AsyncIterator[None]:
+        """Keeps the claim of attempt ``number`` while the body runs; gives it back at once
+        when the body is cancelled (the gateway stopping)."""
+        lease = [until]
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(RENEW_SECONDS)
+                longer = utc_now() + LEASE
+                try:
+                    if not await self._records.renew(notify_id, number, lease[0], longer):
+                        return  # finished or taken over meanwhile
+                    lease[0] = longer
+                except Exception:  # noqa: BLE001 - tried again; at worst the lease ends
+                    log.exception("notification %s lease could not be renewed", notify_id)
+
+        renewal = asyncio.create_task(renew(), name=f"notify-lease-{notify_id}")
+        try:
+            yield
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):  # else the lease ends on its own
+                await self._records.renew(notify_id, number, lease[0], utc_now())
+            raise
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
 
     async def _send(self, record: NotifyRecord) -> Outcome:
         started = time.monotonic()

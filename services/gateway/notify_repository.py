@@ -3,8 +3,10 @@
 A claim moves ``attempts`` forward by one and ``next_attempt_at`` to the end of a lease, but only
 while the record still shows the attempt count (and, for a scheduled attempt, the due time) the
 claimer read. Two gateway replicas that read the same due record therefore cannot both send it:
-the second UPDATE matches no row. The outcome is written with the attempt's log row in one
-transaction, again guarded by the attempt number, so a stale attempt never overwrites a newer one.
+the second UPDATE matches no row. The claimer renews its lease by another UPDATE guarded by the
+attempt number and the lease it holds, so a renewal never touches a finished attempt. The outcome
+is written with the attempt's log row in one transaction, again guarded by the attempt number, so
+a stale attempt never overwrites a newer one.
 """
 
 from __future__ import annotations
@@ -111,6 +113,18 @@ class NotifyRepository:
                        NotifyRecord.attempts == record.attempts, *guards)
                 .values(attempts=NotifyRecord.attempts + 1, next_attempt_at=lease_until,
                         last_attempt_at=now, updated_at=now, **extra))
+            return bool(result.rowcount)
+
+    async def renew(self, notify_id: str, attempt: int, lease_until: datetime,
+                    new_until: datetime) -> bool:
+        """Moves the lease of claimed attempt ``attempt`` from ``lease_until`` to ``new_until``
+        (earlier gives it back); False when the attempt has finished or another was claimed."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(NotifyRecord)
+                .where(NotifyRecord.notify_id == notify_id, NotifyRecord.attempts == attempt,
+                       NotifyRecord.next_attempt_at == lease_until)
+                .values(next_attempt_at=new_until))
             return bool(result.rowcount)
 
     async def finish(self, attempt: NotifyAttempt, **changes: Any) -> bool:

@@ -16,7 +16,7 @@ from paymesh.services.common.db import utc_now
 from paymesh.services.common.ids import SnowflakeIds
 from paymesh.services.gateway.cashier import CASHIER
 from paymesh.services.gateway.cashier_links import CashierLinks
-from paymesh.services.gateway.channel_calls import ChannelCalls
+from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch, passage_snapshot
 from paymesh.services.gateway.fees import FeeModel
 from paymesh.services.gateway.models import PayOrder, PayOrderState
@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 S = channel_pb2.ChannelState
 St = PayOrderState
 OPEN_STATES = (St.INIT, St.PAYING)
+# A channel's CONFIRM_FAIL about a payment it closed, or reversed (撤销), unpaid — by the
+# adapters' err_code (sandbox and Stripe ORDER_CLOSED, WeChat Pay CLOSED and REVOKED, Alipay
+# TRADE_CLOSED): the order ends closed (6) or cancelled (4) as JeePay defines them, not failed.
+CLOSED_AT_CHANNEL = frozenset({"ORDER_CLOSED", "CLOSED", "TRADE_CLOSED"})
+REVERSED_AT_CHANNEL = frozenset({"REVOKED"})
 # Fields that must match when a mchOrderNo is used again: (request field, column).
 _SAME_ORDER_FIELDS = (
     ("appId", "app_id"), ("wayCode", "way_code"), ("amount", "amount"),
@@ -64,6 +69,17 @@ def query_data(order: PayOrder) -> dict[str, object]:
         "errMsg": order.err_msg, "extParam": order.ext_param,
         "successTime": epoch_ms(order.success_at), "createdAt": epoch_ms(order.created_at),
     }
+
+
+def unpaid_end_state(answer: ChannelAnswer) -> int:
+    """The state an order ends in when its channel says the payment did not happen
+    (CONFIRM_FAIL): CLOSED when the channel closed it (a close whose answer was lost, or the
+    channel's own expiry), CANCEL when it was reversed, else FAIL."""
+    if answer.err_code in CLOSED_AT_CHANNEL:
+        return St.CLOSED
+    if answer.err_code in REVERSED_AT_CHANNEL:
+        return St.CANCEL
+    return St.FAIL
 
 
 class PayOrders:

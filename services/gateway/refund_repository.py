@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -73,8 +73,9 @@ class RefundRepository:
         """Undoes ``open_refund`` of a refund still INIT: the reservation is given back and the
         refund row deleted, both or neither, with ``event`` written in the same transaction.
 
-        False when the refund has moved on (it is no longer the order's refund in flight, or no
-        longer INIT): nothing changes then.
+        False when the refund has moved on (it is no longer the order's refund in flight, no
+        longer INIT, or taken over since ``refund`` was read: see ``take_over``): nothing
+        changes then.
         """
         async def work() -> bool:
             async with self._sessions.begin() as session:
@@ -87,7 +88,8 @@ class RefundRepository:
                 gone = await session.execute(
                     delete(RefundOrder)
                     .where(RefundOrder.refund_order_id == refund.refund_order_id,
-                           RefundOrder.state == RefundState.INIT))
+                           RefundOrder.state == RefundState.INIT,
+                           RefundOrder.updated_at == refund.updated_at))
                 if not (freed.rowcount and gone.rowcount):
                     await session.rollback()
                     return False
@@ -99,6 +101,22 @@ class RefundRepository:
         if abandoned and event is not None and self._on_event is not None:
             self._on_event()
         return abandoned
+
+    async def take_over(self, refund: RefundOrder) -> RefundOrder | None:
+        """Claims a refund still INIT for the caller, who is about to drive it to the channel:
+        its ``updated_at`` moves, so the request that stored it can no longer ``abandon`` it
+        (which needs the row as that request last wrote it). The refund as now stored, or None
+        when it is no longer INIT (or gone)."""
+        async with self._sessions.begin() as session:
+            moved = await session.execute(
+                update(RefundOrder)
+                .where(RefundOrder.refund_order_id == refund.refund_order_id,
+                       RefundOrder.state == RefundState.INIT)
+                .values(updated_at=utc_now()))
+        if not moved.rowcount:
+            return None
+        taken = await self.get(refund.refund_order_id)
+        return taken if taken is not None and taken.state == RefundState.INIT else None
 
     async def settle(self, refund: RefundOrder, allowed_from: Iterable[int], succeeded: bool,
                      **changes: Any) -> bool:
@@ -169,14 +187,19 @@ class RefundRepository:
                 .values(**changes))
             return bool(result.rowcount)
 
-    async def to_sweep(self, moment: datetime, limit: int) -> list[RefundOrder]:
-        """Refunds left pending at the channel, and open refunds expired at ``moment``.
+    async def to_sweep(self, moment: datetime, limit: int,
+                       stuck_before: datetime | None = None) -> list[RefundOrder]:
+        """Refunds left pending at the channel, open refunds expired at ``moment``, and INIT
+        refunds created before ``stuck_before`` (their request died before the channel answered).
 
-        Oldest first. INIT refunds not yet expired are left alone: their request is in flight.
+        Oldest first. Younger INIT refunds are left alone: their request may be in flight.
         """
         open_states = [RefundState.INIT, RefundState.PAYING]
+        stuck = (and_(RefundOrder.state == RefundState.INIT,
+                      RefundOrder.created_at <= stuck_before)
+                 if stuck_before is not None else false())
         query = (select(RefundOrder)
-                 .where(or_(RefundOrder.state == RefundState.PAYING,
+                 .where(or_(RefundOrder.state == RefundState.PAYING, stuck,
                             and_(RefundOrder.state.in_(open_states),
                                  RefundOrder.expire_at <= moment)))
                  .order_by(RefundOrder.created_at).limit(limit))

@@ -11,6 +11,14 @@ Then, before the channel is asked, the merchant's money for the refund is held i
 this refund", 9999) and a ledger that cannot be reached refuses it as a system error (10, try
 again); either way the refund is undone (reservation and row, see ``RefundRepository.abandon``),
 so the same mchRefundNo may be asked again.
+
+A refund stored but still INIT when its mchRefundNo is asked again (its first request died
+between storing it and the channel's answer, or is still at work) is *resumed*, as a unified
+order left INIT is: taken over (``RefundRepository.take_over``, after which the first request can
+no longer undo it), its money held (a replay when it is held already: the hold's posting id is the
+refund's) and the channel asked (idempotent on the refund id). A refusal of the hold undoes it as
+above; an unreachable ledger leaves it INIT, answered as a system error (try again). The refund
+sweep resumes the refunds nobody asks about again (``Refunds.drive``) once they are a minute old.
 """
 
 from __future__ import annotations
@@ -101,9 +109,11 @@ class Refunds:
                     raise business_error(f"another refund of order {pay.pay_order_id} is in "
                                          "progress; query it and try again")
             else:
-                await self._hold(refund)
-                await self._call_channel(refund, context)
+                await self._hold(refund, resumed=False)
+                await self._call_channel(refund, _channel_params(context, refund))
                 existing = await self._refunds.get(refund.refund_order_id) or refund
+        if existing.state == St.INIT:  # stored by a request that died, or is still at work
+            existing = await self._resume(existing, context)
         return {"refundOrderId": existing.refund_order_id, "mchRefundNo": existing.mch_refund_no,
                 "payAmount": existing.pay_amount, "refundAmount": existing.refund_amount,
                 "state": existing.state, "channelOrderNo": existing.channel_order_no,
@@ -117,7 +127,7 @@ class Refunds:
             raise business_error(f"refund {refund_order_id or mch_refund_no} not found")
         if refund.state == St.PAYING:  # the channel may know more by now: ask it
             answer = await self._channels.query_refund(refund_query_request(
-                refund, context.channel_params(refund.if_code) or "{}"))
+                refund, _channel_params(context, refund)))
             await settle_from_channel(self._refunds, refund, answer, from_query=True)
             refund = await self._refunds.get(refund.refund_order_id) or refund
         return refund_data(refund)
@@ -166,15 +176,47 @@ class Refunds:
             channel_order_no=pay.channel_order_no, expire_at=now + REFUND_EXPIRY,
             created_at=now, updated_at=now)
 
-    async def _hold(self, refund: RefundOrder) -> None:
-        """Holds the refund's money in the ledger, or undoes the refund and refuses it."""
-        if self._holds is None:
-            return
-        order = await self._orders.get(refund.pay_order_id)  # as reserved, under the reservation
-        assert order is not None
-        earlier = await self._refunds.succeeded_in_order(refund.pay_order_id)
+    async def drive(self, refund: RefundOrder, params_json: str) -> bool:
+        """The refund sweep's resumption of a refund left INIT that nobody asked about again
+        (see the module docs): True when this call ended it.
+
+        A refused hold fails the refund (its reservation given back; the merchant has seen it,
+        so it is not deleted); an unreachable ledger leaves it INIT for the next sweep.
+        """
+        taken = await self._refunds.take_over(refund)
+        if taken is None:  # moved on meanwhile
+            return False
         try:
-            await self._holds.hold(order, refund, [r.refund_amount for r in earlier])
+            await self._place_hold(taken)
+        except HoldRefused as refused:
+            return await self._refunds.settle(
+                taken, [St.INIT], False, err_code=f"HOLD_{refused.reason}"[:64],
+                err_msg=f"the merchant's balance cannot pay this refund ({refused.reason})")
+        except LedgerUnavailable as unavailable:
+            log.warning("refund %s not resumed, the ledger is unavailable: %s",
+                        refund.refund_order_id, unavailable)
+            return False
+        return await self._call_channel(taken, params_json)
+
+    async def _resume(self, refund: RefundOrder, context: PayContext) -> RefundOrder:
+        """Takes a refund left INIT on for the merchant asking about it again."""
+        taken = await self._refunds.take_over(refund)
+        if taken is None:
+            current = await self._refunds.get(refund.refund_order_id)
+            if current is None:  # undone meanwhile by the request that stored it
+                raise ApiError(CODE_SYSTEM_ERROR, f"system error: refund {refund.mch_refund_no} "
+                                                  "was not made; try again")
+            return current
+        await self._hold(taken, resumed=True)
+        await self._call_channel(taken, _channel_params(context, taken))
+        return await self._refunds.get(taken.refund_order_id) or taken
+
+    async def _hold(self, refund: RefundOrder, *, resumed: bool) -> None:
+        """Holds the refund's money in the ledger, or refuses the refund: undone when the
+        ledger refused, and when it could not be reached unless ``resumed`` (the first
+        request may have got further: the refund stays INIT)."""
+        try:
+            await self._place_hold(refund)
         except HoldRefused as refused:
             await self._undo(refund, None)
             if refused.reason == "INSUFFICIENT_FUNDS":
@@ -184,27 +226,47 @@ class Refunds:
         except LedgerUnavailable as unavailable:
             log.warning("refund %s not held, the ledger is unavailable: %s",
                         refund.refund_order_id, unavailable)
+            if resumed:
+                raise ApiError(CODE_SYSTEM_ERROR, "system error: the merchant's balance cannot "
+                                                  "be checked now; the refund is not made yet, "
+                                                  "try again later") from None
             await self._undo(refund, REFUND_ABANDONED)
             raise ApiError(CODE_SYSTEM_ERROR, "system error: the merchant's balance cannot be "
                                               "checked now; nothing was refunded, try again "
                                               "later") from None
 
+    async def _place_hold(self, refund: RefundOrder) -> None:
+        """Posts (or replays) the refund's hold; HoldRefused or LedgerUnavailable."""
+        if self._holds is None:
+            return
+        order = await self._orders.get(refund.pay_order_id)  # as reserved, under the reservation
+        assert order is not None
+        earlier = await self._refunds.succeeded_in_order(refund.pay_order_id)
+        await self._holds.hold(order, refund, [r.refund_amount for r in earlier])
+
     async def _undo(self, refund: RefundOrder, event: str | None) -> None:
         if not await self._refunds.abandon(refund, event=event):
-            log.error("refund %s could not be undone after its hold failed; the refund sweep "
-                      "closes it", refund.refund_order_id)
+            log.error("refund %s could not be undone after its hold failed (moved on, or taken "
+                      "over by a retry or the refund sweep, which drive it on)",
+                      refund.refund_order_id)
 
-    async def _call_channel(self, refund: RefundOrder, context: PayContext) -> None:
+    async def _call_channel(self, refund: RefundOrder, params_json: str) -> bool:
+        """Asks the channel to refund (idempotent on the refund id) and applies its answer;
+        True when that ended the refund."""
         answer = await self._channels.refund(channel_pb2.RefundRequest(
             if_code=refund.if_code,
-            channel_params_json=context.channel_params(refund.if_code) or "{}",
+            channel_params_json=params_json,
             pay_order_id=refund.pay_order_id, channel_order_no=refund.channel_order_no or "",
             refund_order_id=refund.refund_order_id, pay_amount=refund.pay_amount,
             refund_amount=refund.refund_amount, currency=refund.currency,
             reason=refund.reason[:80],
             notify_url=f"{self._public_url}/api/refund/notify/{refund.if_code}/"
                        f"{refund.refund_order_id}"))
-        await settle_from_channel(self._refunds, refund, answer, from_query=False)
+        return await settle_from_channel(self._refunds, refund, answer, from_query=False)
+
+
+def _channel_params(context: PayContext, refund: RefundOrder) -> str:
+    return context.channel_params(refund.if_code) or "{}"
 
 
 async def settle_from_channel(refunds: RefundRepository, refund: RefundOrder,

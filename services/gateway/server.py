@@ -89,11 +89,10 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
     authenticator = RequestAuthenticator(contexts, shared, config.req_time_window)
 
     server, health = build_server(SERVICE_NAMES)
+    refunds = Refunds(refund_repository, repository, channels, config.public_url,
+                      holds=RefundHolds(account_stub, ledger))
     gateway_pb2_grpc.add_MerchantApiServiceServicer_to_server(
-        MerchantApiServicer(authenticator, orders,
-                            Refunds(refund_repository, repository, channels,
-                                    config.public_url, holds=RefundHolds(account_stub, ledger))),
-        server)
+        MerchantApiServicer(authenticator, orders, refunds), server)
     gateway_pb2_grpc.add_ChannelCallbackServiceServicer_to_server(
         ChannelCallbackServicer(CallbackIntake(repository, contexts, channels)), server)
     gateway_pb2_grpc.add_PayOrderServiceServicer_to_server(
@@ -103,7 +102,7 @@ async def create(config: MeshConfig, address: str) -> RunningServer:
         ReconciliationSourceServicer(ReconciliationSource(engine, stream_engine, outbox.poke)),
         server)
     gateway_pb2_grpc.add_OrderSweepServiceServicer_to_server(OrderSweepServicer(OrderSweeps(
-        repository, usage, refund_repository, contexts, channels)), server)
+        repository, usage, refund_repository, contexts, channels, resumer=refunds)), server)
     gateway_pb2_grpc.add_NotificationServiceServicer_to_server(
         NotificationServicer(notifications, notify_records, config.admin_token), server)
     contexts.start()

@@ -16,6 +16,7 @@ from paymesh.services.common.errors import InvalidArgument
 from paymesh.services.gateway.sweeps import OrderSweeps
 
 DEFAULT_OLDER_THAN_SECONDS = 60
+DEFAULT_STUCK_AFTER_SECONDS = 60
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
 
@@ -58,7 +59,11 @@ class OrderSweepServicer(gateway_pb2_grpc.OrderSweepServiceServicer):
                                   context: grpc.aio.ServicerContext
                                   ) -> gateway_pb2.SweepPendingRefundsResponse:
         refuse_edge(context)
-        done = await self._sweeps.sweep_refunds(_limit(request.limit))
+        if request.stuck_after_seconds < 0:
+            raise InvalidArgument("stuck_after_seconds", "stuck_after_seconds must be ≥ 0")
+        stuck_after = request.stuck_after_seconds or DEFAULT_STUCK_AFTER_SECONDS
+        done = await self._sweeps.sweep_refunds(_limit(request.limit),
+                                                timedelta(seconds=stuck_after))
         _record(examined=done.examined, settled=done.settled)
         return gateway_pb2.SweepPendingRefundsResponse(examined=done.examined,
                                                        settled=done.settled)

@@ -4,13 +4,19 @@ Callbacks get lost, payers walk away from barcode terminals and refunds stay pen
 channel, so the jobs process asks the gateway every few seconds to:
 
 - query orders still paying (barcode orders from 5 s after creation, others after a while) and
-  take the channel's verdict; a barcode order still unpaid 30 s after creation is reversed at the
-  channel (撤销) and becomes CANCEL (4), the state JeePay defines but never sets;
+  take the channel's verdict: a payment the channel closed unpaid (a merchant's close whose
+  answer was lost, or the channel's own expiry) ends CLOSED (6), one it reversed CANCEL (4), and
+  only one that failed FAIL (3); a barcode order still unpaid 30 s after creation is reversed at
+  the channel (撤销) and becomes CANCEL (4), the state JeePay defines but never sets;
 - expire orders past their expiry: asked at the channel first, closed there, and closed here only
   when the channel confirms — an order the channel reports paid is never closed (JeePay defect 5);
 - query refunds still pending and settle them the way the refund flow does; a refund the channel
   never took is closed 2 h after creation, giving its reservation back, but one the channel still
-  reports pending stays open (it may yet be paid out) and is asked again on every run.
+  reports pending stays open (it may yet be paid out) and is asked again on every run;
+- resume refunds stored but left INIT for a while (``stuck_after``, a minute by default): their
+  request died between storing them and the channel's answer. Each is taken on as a merchant's
+  retry would (``Refunds.drive``: its money held, a replay when held already, and the channel
+  asked, idempotent on the refund id) instead of waiting for the 2 h close.
 
 The orders are read as a snapshot; every change is a conditional transition from the state they
 were read in, so a callback or a merchant's close that gets in first wins and the sweep changes
@@ -35,6 +41,7 @@ from paymesh.services.common.waycodes import BARCODE_WAY_CODES
 from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls, RefundAnswer
 from paymesh.services.gateway.models import PayOrder, RefundOrder, RefundState
 from paymesh.services.gateway.models import PayOrderState as St
+from paymesh.services.gateway.orders import unpaid_end_state
 from paymesh.services.gateway.outbox import PAY_FAILED, PAY_SUCCEEDED
 from paymesh.services.gateway.pay_context import PayContext
 from paymesh.services.gateway.refund_repository import RefundRepository
@@ -46,6 +53,8 @@ S = channel_pb2.ChannelState
 T = TypeVar("T")
 BARCODE_FIRST_QUERY = timedelta(seconds=5)
 BARCODE_CANCEL_AFTER = timedelta(seconds=30)
+# An INIT refund this old is taken to have lost its request, and is resumed.
+STUCK_REFUND_AFTER = timedelta(seconds=60)
 # Orders handled at once in one sweep: a slow channel must not hold up the rest for long.
 CONCURRENCY = 8
 
@@ -54,6 +63,12 @@ class Contexts(Protocol):
     """Where the channel parameters of an app come from (the gateway's PayContextCache)."""
 
     async def get(self, app_id: str) -> PayContext | None: ...
+
+
+class RefundResumer(Protocol):
+    """Takes a refund left INIT to the channel (the gateway's Refunds)."""
+
+    async def drive(self, refund: RefundOrder, params_json: str) -> bool: ...
 
 
 class Outcome(enum.Enum):
@@ -70,7 +85,8 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class PayingSweep:
-    """Orders queried, of which ended (paid, failed or cancelled), of which reversed."""
+    """Orders queried, of which ended (paid, failed, cancelled or closed), of which
+    cancelled."""
 
     examined: int
     settled: int
@@ -99,13 +115,15 @@ class OrderSweeps:
 
     def __init__(self, orders: PayOrderRepository, usage: PassageUsage,
                  refunds: RefundRepository, contexts: Contexts, channels: ChannelCalls,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, *,
+                 resumer: RefundResumer | None = None) -> None:
         self._orders = orders
         self._usage = usage
         self._refunds = refunds
         self._contexts = contexts
         self._channels = channels
         self._clock = clock
+        self._resumer = resumer  # None: stuck refunds are only asked about at the channel
 
     async def sweep_paying(self, older_than: timedelta, limit: int) -> PayingSweep:
         """Queries orders paying for longer than ``older_than`` (barcode ones after 5 s)."""
@@ -119,7 +137,7 @@ class OrderSweeps:
         outcomes = await _each(batch, lambda order: self._poll(order, now))
         return PayingSweep(examined=_count(outcomes, *_ASKED),
                            settled=_count(outcomes, Outcome.PAID, Outcome.FAILED,
-                                          Outcome.CANCELLED),
+                                          Outcome.CANCELLED, Outcome.CLOSED),
                            cancelled=_count(outcomes, Outcome.CANCELLED))
 
     async def expire(self, limit: int) -> ExpirySweep:
@@ -130,10 +148,12 @@ class OrderSweeps:
                            closed=_count(outcomes, Outcome.CLOSED),
                            paid=_count(outcomes, Outcome.PAID))
 
-    async def sweep_refunds(self, limit: int) -> RefundSweep:
-        """Settles refunds pending at the channel; closes open refunds past their expiry."""
+    async def sweep_refunds(self, limit: int,
+                            stuck_after: timedelta = STUCK_REFUND_AFTER) -> RefundSweep:
+        """Settles refunds pending at the channel; resumes INIT refunds older than
+        ``stuck_after``; closes open refunds past their expiry."""
         now = self._clock()
-        batch = await self._refunds.to_sweep(now, limit)
+        batch = await self._refunds.to_sweep(now, limit, stuck_before=now - stuck_after)
         outcomes = await _each(batch, lambda refund: self._sweep_refund(refund, now))
         return RefundSweep(examined=_count(outcomes, *_ASKED),
                            settled=_count(outcomes, Outcome.SETTLED, Outcome.CLOSED))
@@ -147,10 +167,14 @@ class OrderSweeps:
         if answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
             return Outcome.PAID if await self._mark_paid(order, answer) else Outcome.UNCHANGED
         if answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
-            failed = await self._end_unpaid(order, St.FAIL, event=PAY_FAILED,
-                                            err_code=answer.err_code or None,
-                                            err_msg=answer.err_msg[:256] or None)
-            return Outcome.FAILED if failed else Outcome.UNCHANGED
+            # Closed at the channel (a merchant's close whose answer was lost, or the channel's
+            # expiry) is CLOSED, reversed is CANCEL; only a payment that failed is FAIL.
+            state = unpaid_end_state(answer)
+            ended = await self._end_unpaid(order, state,
+                                           event=PAY_FAILED if state == St.FAIL else None,
+                                           err_code=answer.err_code or None,
+                                           err_msg=answer.err_msg[:256] or None)
+            return _UNPAID_OUTCOMES[state] if ended else Outcome.UNCHANGED
         if order.way_code in BARCODE_WAY_CODES and now - order.created_at >= BARCODE_CANCEL_AFTER:
             return await self._reverse(order, params)
         return Outcome.UNCHANGED
@@ -192,6 +216,10 @@ class OrderSweeps:
 
     async def _sweep_refund(self, refund: RefundOrder, now: datetime) -> Outcome:
         params = await self._params(refund.app_id, refund.if_code)
+        stuck = refund.state == RefundState.INIT and refund.expire_at > now
+        if stuck and params is not None and self._resumer is not None:
+            ended = await self._resumer.drive(refund, params)
+            return Outcome.SETTLED if ended else Outcome.UNCHANGED
         if params is None:
             answer = RefundAnswer(S.CHANNEL_STATE_UNKNOWN)
         else:
@@ -242,6 +270,8 @@ class OrderSweeps:
 
 
 _ASKED = tuple(o for o in Outcome if o is not Outcome.SKIPPED)
+_UNPAID_OUTCOMES = {St.FAIL: Outcome.FAILED, St.CLOSED: Outcome.CLOSED,
+                    St.CANCEL: Outcome.CANCELLED}
 
 
 async def _each(items: Sequence[T], sweep: Callable[[T], Awaitable[Outcome]]) -> list[Outcome]:

@@ -117,6 +117,21 @@ async def test_an_expired_unpaid_order_is_closed_at_the_channel_and_here(
     assert refused.status_code != 200
 
 
+async def test_an_order_the_channel_closed_is_closed_here_not_failed(
+        mesh: RunningMesh, http: httpx.AsyncClient) -> None:
+    created = await signed_post(http, mesh, "/api/pay/unifiedOrder", order_params())
+    pay_order_id = created["data"]["payOrderId"]
+    # The merchant's close reached the channel, which closed the payment, but its answer was
+    # lost: the gateway still has the order paying.
+    async with sandbox_controls(mesh.config) as sandbox:
+        assert await sandbox.book.move(token_of(created["data"]["payData"]),
+                                       [SandboxState.WAITING], SandboxState.CLOSED, past(0))
+    closed = await wait_for_state(http, mesh, mesh.credentials, pay_order_id, 6,
+                                  timeout=WAIT_SECONDS)
+    assert (closed["data"]["state"], closed["data"]["errCode"]) == (6, "ORDER_CLOSED")
+    assert events_of(mesh, pay_order_id) == []  # not a failure to notify
+
+
 async def test_an_expired_order_the_channel_reports_paid_is_never_closed(
         mesh: RunningMesh, http: httpx.AsyncClient) -> None:
     created = await signed_post(http, mesh, "/api/pay/unifiedOrder", order_params())

@@ -306,3 +306,66 @@ async def test_a_crash_between_the_hold_and_the_channel_call_heals(
                         "FROM pay_order WHERE pay_order_id = :p", p=pay_order_id) == [
         (0, 0, None)]
     checked_sound(mesh, shop.mch_no)
+
+
+def refund_stored_by_a_dead_request(mesh: RunningMesh, shop: MerchantCredentials,
+                                    pay_order_id: str, age: timedelta) -> tuple[str, str]:
+    """What the gateway had done when it died right after storing a refund of 500 fen: the
+    amount reserved and the refund stored (INIT); no hold, the channel never asked. Returns
+    the refund's id and mchRefundNo."""
+    refund_order_id = f"R9{secrets.randbelow(10**17):017d}"
+    mch_refund_no = f"DR{refund_order_id[-12:]}"
+    created = datetime.now(UTC).replace(tzinfo=None) - age
+    assert gateway_execute(
+        mesh, "UPDATE pay_order SET refund_reserved = 500, refund_in_flight = :r "
+        "WHERE pay_order_id = :p AND refund_in_flight IS NULL", r=refund_order_id,
+        p=pay_order_id) == 1
+    gateway_execute(
+        mesh, "INSERT INTO refund_order (refund_order_id, pay_order_id, mch_no, app_id, "
+        "mch_refund_no, if_code, channel_config_key, pay_amount, refund_amount, currency, state, "
+        "reason, expire_at, created_at, updated_at) VALUES (:r, :p, :m, :a, :n, 'sandbox', :k, "
+        "1000, 500, 'cny', 0, 'returned', :e, :t, :t)", r=refund_order_id, p=pay_order_id,
+        m=shop.mch_no, a=shop.app_id, n=mch_refund_no, k=f"{shop.app_id}.sandbox",
+        e=created + timedelta(hours=2), t=created)
+    return refund_order_id, mch_refund_no
+
+
+async def test_a_retry_resumes_a_refund_stored_just_before_the_gateway_died(
+        mesh: RunningMesh, http: httpx.AsyncClient) -> None:
+    shop = await shop_with(mesh, fee_rate="0.006")
+    pay_order_id = await shop_order(mesh, http, shop, 1000)
+    await until_kinds(mesh, shop.mch_no, {"pending": 994, "available": 0, "frozen": 0})
+    refund_order_id, number = refund_stored_by_a_dead_request(mesh, shop, pay_order_id,
+                                                              timedelta(seconds=2))
+    # The merchant got no answer and asks again with the same mchRefundNo.
+    again = await signed_post(http, mesh, "/api/refund/refundOrder", {
+        "payOrderId": pay_order_id, "mchRefundNo": number, "refundAmount": 500,
+        "currency": "cny", "refundReason": "returned"}, shop)
+    assert again["code"] == 0, again
+    assert (again["data"]["refundOrderId"], again["data"]["state"]) == (refund_order_id, 2)
+    assert gateway_rows(mesh, "SELECT refunded_amount, refund_reserved, refund_in_flight "
+                        "FROM pay_order WHERE pay_order_id = :p", p=pay_order_id) == [
+        (500, 0, None)]
+    # Held, then paid out of frozen: the merchant pays 497 (the fee share 3 comes back).
+    await until_kinds(mesh, shop.mch_no, {"pending": 497, "available": 0, "frozen": 0})
+    checked_sound(mesh, shop.mch_no)
+
+
+async def test_the_sweep_resumes_a_refund_nobody_asks_about_again(
+        mesh: RunningMesh, http: httpx.AsyncClient) -> None:
+    shop = await shop_with(mesh, fee_rate="0.006")
+    pay_order_id = await shop_order(mesh, http, shop, 1000)
+    await until_kinds(mesh, shop.mch_no, {"pending": 994, "available": 0, "frozen": 0})
+    refund_order_id, _ = refund_stored_by_a_dead_request(mesh, shop, pay_order_id,
+                                                         timedelta(minutes=2))
+    # The jobs process sweeps refunds every second here; one left created for over a minute
+    # is resumed rather than closed two hours later.
+    deadline = time.monotonic() + 15
+    while gateway_rows(mesh, "SELECT state FROM refund_order WHERE refund_order_id = :r",
+                       r=refund_order_id) != [(2,)]:
+        assert time.monotonic() < deadline, "the sweep never resumed the refund"
+        await asyncio.sleep(0.2)
+    await until_kinds(mesh, shop.mch_no, {"pending": 497, "available": 0, "frozen": 0})
+    assert gateway_rows(mesh, "SELECT state, refunded_amount, refund_in_flight FROM pay_order "
+                        "WHERE pay_order_id = :p", p=pay_order_id) == [(2, 500, None)]
+    checked_sound(mesh, shop.mch_no)

@@ -1,10 +1,10 @@
-"""Two gateway replicas sharing one database never make the same notification attempt twice."""
+"""Two gateway replicas sharing one database never make the same notification attempt twice;
+an attempt keeps its claim while it runs, and one interrupted is made again soon."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,12 +12,14 @@ import pytest
 
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.db import open_engine, utc_now
+from paymesh.services.gateway import notifications
 from paymesh.services.gateway.notifications import Notifications
 from paymesh.services.gateway.notify_models import NotifyRecord, NotifyState
 from paymesh.services.gateway.notify_repository import NotifyRepository
 from paymesh.services.gateway.pay_context import PayContext
 from paymesh.services.gateway.refund_repository import RefundRepository
 from paymesh.services.gateway.repository import PayOrderRepository
+from tests.gateway.conftest import MerchantEndpoint
 
 
 class Contexts:
@@ -26,28 +28,6 @@ class Contexts:
     async def get(self, app_id: str) -> PayContext:
         return PayContext(app_id=app_id, app_active=True, mch_no="M1", merchant_active=True,
                           secret="S", passages={}, allow_private_notify_url=True)
-
-
-@pytest.fixture
-async def endpoint() -> AsyncIterator[tuple[str, list[bytes]]]:
-    """A merchant endpoint on loopback answering SUCCESS slowly, recording each request."""
-    received: list[bytes] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length"))
-        received.append(await reader.readexactly(length))
-        await asyncio.sleep(0.2)  # long enough for the other replica to try too
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nSUCCESS")
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/notify", received
-    server.close()
-    await server.wait_closed()
 
 
 def record(url: str) -> NotifyRecord:
@@ -60,8 +40,8 @@ def record(url: str) -> NotifyRecord:
 
 
 async def test_replicas_racing_send_each_attempt_once(
-        config: MeshConfig, endpoint: tuple[str, list[bytes]]) -> None:
-    url, received = endpoint
+        config: MeshConfig, merchant: MerchantEndpoint) -> None:
+    url, received = merchant.url, merchant.received  # answers after 0.2 s: both replicas try
     engines = [open_engine(config.db_urls["gateway"]) for _ in range(2)]
     replicas = [Notifications(NotifyRepository(engine), PayOrderRepository(engine),
                               RefundRepository(engine), Contexts(),  # type: ignore[arg-type]
@@ -101,3 +81,77 @@ async def test_a_stale_snapshot_cannot_claim(config: MeshConfig) -> None:
         assert not await records.claim_due(fresh, utc_now(), now)  # leased: not due
     finally:
         await engine.dispose()
+
+
+def replicas_on(config: MeshConfig, count: int) -> tuple[list[Any], list[Notifications]]:
+    engines = [open_engine(config.db_urls["gateway"]) for _ in range(count)]
+    return engines, [Notifications(NotifyRepository(engine), PayOrderRepository(engine),
+                                   RefundRepository(engine), Contexts(),  # type: ignore[arg-type]
+                                   schedule_scale=0.01) for engine in engines]
+
+
+async def until(what: str, condition: Any) -> None:
+    """Waits (20 s at most) for ``condition()`` to hold."""
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"never happened: {what}")
+
+
+async def test_a_slow_attempt_keeps_its_claim_past_the_lease(
+        config: MeshConfig, merchant: MerchantEndpoint,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A short lease renewed often, and a merchant slower than the lease.
+    monkeypatch.setattr(notifications, "LEASE", timedelta(seconds=2))
+    monkeypatch.setattr(notifications, "RENEW_SECONDS", 0.2)
+    merchant.delay = 3.5
+    engines, (first, second) = replicas_on(config, 2)
+    records = NotifyRepository(engines[0])
+    try:
+        assert await records.create(record(merchant.url))
+        sending = asyncio.create_task(first.deliver_due(10))
+        await until("the first attempt reached the merchant", lambda: merchant.received)
+        await asyncio.sleep(2.5)  # past the lease it was claimed with
+        leased = await records.get("N1")
+        assert leased is not None and leased.next_attempt_at is not None
+        assert leased.next_attempt_at > utc_now()  # renewed meanwhile
+        assert await second.deliver_due(10) == (0, 0)  # still claimed: not sent twice
+        assert await sending == (1, 1)
+        assert len(merchant.received) == 1
+        stored = await records.get("N1")
+        assert stored is not None and (stored.state, stored.attempts) == (NotifyState.SUCCESS, 1)
+    finally:
+        for replica in (first, second):
+            await replica.stop()
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_an_attempt_interrupted_by_a_stop_is_due_again_at_once(
+        config: MeshConfig, merchant: MerchantEndpoint) -> None:
+    merchant.delay = 30.0  # never answers before the gateway stops
+    engines, (stopping, other) = replicas_on(config, 2)
+    records = NotifyRepository(engines[0])
+    try:
+        assert await records.create(record(merchant.url))
+        stopping.start()  # its own loop takes the due record
+        await until("the attempt reached the merchant", lambda: merchant.received)
+        await stopping.stop()
+        interrupted = await records.get("N1")
+        assert interrupted is not None and interrupted.next_attempt_at is not None
+        assert interrupted.attempts == 1  # counted, not logged
+        assert interrupted.next_attempt_at <= utc_now()  # not held for a lease
+        merchant.delay = 0.0
+        assert await other.deliver_due(10) == (1, 1)
+        assert len(merchant.received) == 2
+    finally:
+        await other.stop()
+        for engine in engines:
+            await engine.dispose()
+
+
+def test_a_crashed_attempt_is_due_again_within_seconds() -> None:
+    # A replica killed mid-attempt cannot give its claim back: the lease bounds the wait.
+    assert notifications.LEASE <= timedelta(seconds=10)
+    assert notifications.RENEW_SECONDS < notifications.LEASE.total_seconds() / 2

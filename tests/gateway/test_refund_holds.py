@@ -1,7 +1,8 @@
 """Refund holds against the real gateway and account databases (an in-process account service),
 with a scripted channel: a refund takes the merchant's money into FROZEN before the channel is
 asked, success moves it to clearing, failure, closure and abandonment give it back, and a refund
-the merchant cannot fund is refused with nothing changed."""
+the merchant cannot fund is refused with nothing changed. A refund whose request died before the
+channel answered is resumed by the merchant's retry or by the refund sweep, held once."""
 
 from __future__ import annotations
 
@@ -318,3 +319,103 @@ async def test_events_of_an_abandoned_refund_are_ledger_only(world: World) -> No
         topics = (await session.scalars(select(OutboxEvent.topic).where(
             OutboxEvent.topic.like("refund.%")))).all()
     assert topics == ["refund.abandoned"]
+
+
+async def stored_refund(world: World, pid: str, amount: int, number: str,
+                        age: timedelta = timedelta(0)) -> RefundOrder:
+    """A refund stored with its reservation, as by a request that died right after."""
+    created = utc_now() - age
+    refund = RefundOrder(
+        refund_order_id=f"R{number}", pay_order_id=pid, mch_no=MCH, app_id=APP,
+        mch_refund_no=number, if_code="sandbox", channel_config_key=f"{APP}.sandbox",
+        pay_amount=1000, refund_amount=amount, currency="cny", state=0, reason="returned",
+        expire_at=created + timedelta(hours=2), created_at=created, updated_at=created)
+    assert await world.refunds.open_refund(refund)
+    return refund
+
+
+def sweeps_at(world: World, moment: Any, resumer: Refunds | None) -> OrderSweeps:
+    return OrderSweeps(world.orders, PassageUsage(world.engine), world.refunds, Contexts(),
+                       world.channel, clock=lambda: moment,  # type: ignore[arg-type]
+                       resumer=resumer)
+
+
+async def test_a_retry_resumes_a_refund_its_first_request_left_created(world: World) -> None:
+    await paid_order(world, "P1")
+    await stored_refund(world, "P1", 500, "SAME1")  # the gateway died before the hold
+    answer = await world.api().refund_order(ask("P1", 500, "SAME1"), CONTEXT, None)
+    assert (answer["state"], answer["refundOrderId"]) == (2, "RSAME1")
+    assert world.channel.refunds == ["RSAME1"]
+    assert await world.posting("refund-hold:RSAME1") is not None  # held before the channel
+    assert await reservation(world, "P1") == (500, 0, None)
+    await world.outbox.dispatch_due()
+    assert await world.balances() == {PENDING: 497, AVAILABLE: 0, FROZEN: 0}
+    # Asked again once more: answered from the stored refund, nothing sent twice.
+    again = await world.api().refund_order(ask("P1", 500, "SAME1"), CONTEXT, None)
+    assert again["state"] == 2 and world.channel.refunds == ["RSAME1"]
+
+
+async def test_a_retry_after_a_death_between_hold_and_channel_holds_once(world: World) -> None:
+    await paid_order(world, "P1")
+    world.channel.refund_state = RuntimeError("the gateway died here")
+    with pytest.raises(RuntimeError):
+        await world.api().refund_order(ask("P1", 500, "SAME1"), CONTEXT, None)
+    world.channel.refund_state = S.CHANNEL_STATE_CONFIRM_SUCCESS
+    answer = await world.api().refund_order(ask("P1", 500, "SAME1"), CONTEXT, None)
+    assert answer["state"] == 2
+    assert await world.balances() == {PENDING: 497, AVAILABLE: 0, FROZEN: 497}  # held once
+    await world.outbox.dispatch_due()
+    assert await world.balances() == {PENDING: 497, AVAILABLE: 0, FROZEN: 0}
+
+
+async def test_a_retry_while_the_ledger_is_unreachable_keeps_the_refund(world: World) -> None:
+    await paid_order(world, "P1")
+    await stored_refund(world, "P1", 500, "SAME1")
+    with pytest.raises(ApiError) as refused:
+        await world.api(LostAnswers(world.stub, reaches=True)).refund_order(
+            ask("P1", 500, "SAME1"), CONTEXT, None)
+    assert refused.value.code == 10 and "try again" in refused.value.msg
+    # Not undone (the first request might have got further): still created and reserved.
+    [kept] = await refund_rows(world, "P1")
+    assert kept.state == 0 and world.channel.refunds == []
+    assert await reservation(world, "P1") == (0, 500, "RSAME1")
+    answer = await world.api().refund_order(ask("P1", 500, "SAME1"), CONTEXT, None)
+    assert answer["state"] == 2 and world.channel.refunds == ["RSAME1"]
+    assert await world.balances() == {PENDING: 497, AVAILABLE: 0, FROZEN: 497}
+
+
+async def test_the_first_request_cannot_undo_a_refund_taken_over(world: World) -> None:
+    await paid_order(world, "P1")
+    first = await stored_refund(world, "P1", 500, "SAME1")
+    taken = await world.refunds.take_over(first)
+    assert taken is not None and taken.updated_at != first.updated_at
+    assert not await world.refunds.abandon(first)  # its view of the row is stale
+    assert [r.refund_order_id for r in await refund_rows(world, "P1")] == ["RSAME1"]
+    assert await world.refunds.abandon(taken)  # the one driving it may still undo it
+
+
+async def test_the_sweep_resumes_a_refund_left_created_after_a_minute(world: World) -> None:
+    await paid_order(world, "P1")
+    await stored_refund(world, "P1", 500, "SAME1")
+    now = utc_now()
+    young = await sweeps_at(world, now + timedelta(seconds=30), world.api()).sweep_refunds(10)
+    assert young.examined == 0 and world.channel.refunds == []  # its request may be at work
+    done = await sweeps_at(world, now + timedelta(seconds=61), world.api()).sweep_refunds(10)
+    assert (done.examined, done.settled) == (1, 1)
+    assert world.channel.refunds == ["RSAME1"]
+    [refund] = await refund_rows(world, "P1")
+    assert refund.state == 2 and await reservation(world, "P1") == (500, 0, None)
+    await world.outbox.dispatch_due()
+    assert await world.balances() == {PENDING: 497, AVAILABLE: 0, FROZEN: 0}
+    assert await world.posting("refund:RSAME1") is not None
+
+
+async def test_the_sweep_fails_a_stuck_refund_the_merchant_cannot_fund(world: World) -> None:
+    await paid_order(world, "P1", rule=KEEP)  # the fee stays: a full refund needs 1000
+    await stored_refund(world, "P1", 1000, "SAME1", age=timedelta(seconds=90))
+    done = await sweeps_at(world, utc_now(), world.api()).sweep_refunds(10)
+    assert done.settled == 1 and world.channel.refunds == []
+    [refund] = await refund_rows(world, "P1")
+    assert (refund.state, refund.err_code) == (3, "HOLD_INSUFFICIENT_FUNDS")
+    assert await reservation(world, "P1") == (0, 0, None)
+    assert await world.balances() == {PENDING: 994, AVAILABLE: 0, FROZEN: 0}

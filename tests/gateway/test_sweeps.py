@@ -15,7 +15,12 @@ from paymesh.channel.v1 import channel_pb2
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.db import open_engine, sessions, utc_now
 from paymesh.services.gateway.channel_calls import ChannelAnswer, RefundAnswer
-from paymesh.services.gateway.models import PassageDailyUsage, PayOrder, RefundOrder
+from paymesh.services.gateway.models import (
+    OutboxEvent,
+    PassageDailyUsage,
+    PayOrder,
+    RefundOrder,
+)
 from paymesh.services.gateway.models import PayOrderState as St
 from paymesh.services.gateway.pay_context import Passage, PayContext
 from paymesh.services.gateway.refund_repository import RefundRepository
@@ -34,12 +39,16 @@ class ScriptedChannel:
     close: dict[str, int] = field(default_factory=dict)
     cancel: dict[str, int] = field(default_factory=dict)
     refund: dict[str, int] = field(default_factory=dict)
+    err_codes: dict[str, str] = field(default_factory=dict)  # of the query's answer
     calls: list[tuple[str, str]] = field(default_factory=list)
 
     async def _answer(self, kind: str, pay_order_id: str) -> ChannelAnswer:
         self.calls.append((kind, pay_order_id))
         state = getattr(self, kind).get(pay_order_id, S.CHANNEL_STATE_WAITING)
-        return ChannelAnswer(state, channel_order_no="CH1" if kind == "query" else "")
+        if kind != "query":
+            return ChannelAnswer(state)
+        return ChannelAnswer(state, channel_order_no="CH1",
+                             err_code=self.err_codes.get(pay_order_id, ""))
 
 
 class Channels:
@@ -221,3 +230,65 @@ async def test_refund_sweep_settles_pending_refunds_and_closes_expired_ones(
     assert await refund_view(world, "Rlate", "P4") == (2, 40, 0, None)  # never closed
     assert await refund_view(world, "Rfresh", "P5") == (0, 0, 40, "Rfresh")
 
+
+
+async def events_of(world: World, pid: str) -> list[str]:
+    async with sessions(world.engine)() as session:
+        return list((await session.scalars(select(OutboxEvent.topic).where(
+            OutboxEvent.order_id == pid))).all())
+
+
+async def test_a_payment_the_channel_closed_ends_closed_not_failed(world: World) -> None:
+    # The merchant's close reached the channel but its answer was lost (or the channel's own
+    # expiry closed it): the channel's query says closed, each channel in its words.
+    for pid, code in (("Psandbox", "ORDER_CLOSED"), ("Pwx", "CLOSED"),
+                      ("Pali", "TRADE_CLOSED")):
+        await add_order(world, pid, limit_day=DAY)
+        world.script.query[pid] = S.CHANNEL_STATE_CONFIRM_FAIL
+        world.script.err_codes[pid] = code
+    await add_order(world, "Prevoked")
+    await add_order(world, "Pdeclined")
+    world.script.query.update(Prevoked=S.CHANNEL_STATE_CONFIRM_FAIL,
+                              Pdeclined=S.CHANNEL_STATE_CONFIRM_FAIL)
+    world.script.err_codes.update(Prevoked="REVOKED", Pdeclined="PAYER_DECLINED")
+    done = await world.sweeps.sweep_paying(timedelta(seconds=60), 200)
+    assert (done.examined, done.settled, done.cancelled) == (5, 5, 1)
+    assert [await state_of(world, p) for p in ("Psandbox", "Pwx", "Pali", "Prevoked",
+                                                "Pdeclined")] == [
+        St.CLOSED, St.CLOSED, St.CLOSED, St.CANCEL, St.FAIL]
+    closed = await world.orders.get("Pwx")
+    assert closed is not None and closed.err_code == "CLOSED"
+    # Only the failed payment is a failure the merchant is told about.
+    assert [await events_of(world, p) for p in ("Psandbox", "Prevoked", "Pdeclined")] == [
+        [], [], ["pay.failed"]]
+    assert await usage_of(world) == 0  # the closed orders' reservations were given back
+
+
+@dataclass
+class Resumer:
+    """Stands in for the gateway's Refunds: records what the sweep asks it to resume."""
+
+    resumed: list[str] = field(default_factory=list)
+
+    async def drive(self, refund: RefundOrder, params_json: str) -> bool:
+        self.resumed.append(refund.refund_order_id)
+        return True
+
+
+async def test_the_refund_sweep_resumes_created_refunds_older_than_the_stuck_age(
+        world: World) -> None:
+    resumer = Resumer()
+    sweeps = OrderSweeps(world.orders, world.usage, world.refunds, Contexts(),
+                         Channels(world.script), resumer=resumer)  # type: ignore[arg-type]
+    await open_refund(world, "P1", "Rfresh", state=0)
+    await open_refund(world, "P2", "Rpending")
+    done = await sweeps.sweep_refunds(200, stuck_after=timedelta(seconds=60))
+    assert resumer.resumed == [] and done.examined == 1  # only the pending one is asked about
+    async with sessions(world.engine).begin() as session:  # Rfresh's request died 2 min ago
+        refund = await session.get(RefundOrder, "Rfresh")
+        assert refund is not None
+        refund.created_at = utc_now() - timedelta(minutes=2)
+    done = await sweeps.sweep_refunds(200, stuck_after=timedelta(seconds=60))
+    assert resumer.resumed == ["Rfresh"] and (done.examined, done.settled) == (2, 1)
+    await sweeps.sweep_refunds(200, stuck_after=timedelta(minutes=5))
+    assert resumer.resumed == ["Rfresh"]  # a longer stuck age leaves it alone

@@ -68,7 +68,8 @@ def by_name(jobs: list[Job]) -> dict[str, Job]:
 async def test_every_job_calls_its_rpc_with_the_configured_values() -> None:
     config = JobsConfig(sweep_paying_interval=2, paying_age_seconds=90, expire_interval=3,
                         refund_interval=4, notify_interval=6, batch=50, run_timeout=30,
-                        settle_interval=7, settlement_gate="none")
+                        settle_interval=7, settlement_gate="none",
+                        refund_stuck_age_seconds=45)
     jobs = registry(config)
     # Jobs with stubs of their own (reconcile) are tested beside them; these use the fake's.
     expected = [("sweep_paying_orders", 2), ("expire_orders", 3), ("sweep_pending_refunds", 4),
@@ -84,6 +85,7 @@ async def test_every_job_calls_its_rpc_with_the_configured_values() -> None:
         ("DeliverDueNotifications", 30), ("SettleDue", 30)]
     sweep = gateway.requests[0][1]
     assert (sweep.older_than_seconds, sweep.limit) == (90, 50)
+    assert gateway.requests[2][1].stuck_after_seconds == 45
     assert all(request.limit == 50 for _, request, _ in gateway.requests[:4])
 
 
@@ -154,6 +156,8 @@ def test_config_defaults_and_environment() -> None:
                                   "PAYMESH_JOBS_SETTLE_INTERVAL": "1",
                                   "PAYMESH_SETTLEMENT_GATE": "none"})
     assert config == JobsConfig(1.0, 1, 0.5, 2.0, 3.0, 10, 15.0, 1.0, "none")
+    assert JobsConfig.from_env({"PAYMESH_JOBS_REFUND_STUCK_AGE": "20"}
+                               ).refund_stuck_age_seconds == 20
     for raw, expected in (("NONE", "none"), ("Reconciliation", "reconciliation"),
                           ("", "reconciliation")):
         assert JobsConfig.from_env({"PAYMESH_SETTLEMENT_GATE": raw}).settlement_gate == expected
@@ -163,6 +167,7 @@ def test_config_defaults_and_environment() -> None:
     ("PAYMESH_JOBS_SWEEP_PAYING_INTERVAL", "0"), ("PAYMESH_JOBS_EXPIRE_INTERVAL", "-1"),
     ("PAYMESH_JOBS_REFUND_INTERVAL", "soon"), ("PAYMESH_JOBS_NOTIFY_INTERVAL", "nan"),
     ("PAYMESH_JOBS_PAYING_AGE", "1.5"), ("PAYMESH_JOBS_PAYING_AGE", "0"),
+    ("PAYMESH_JOBS_REFUND_STUCK_AGE", "0"), ("PAYMESH_JOBS_REFUND_STUCK_AGE", "2.5"),
     ("PAYMESH_JOBS_BATCH", "0"), ("PAYMESH_JOBS_BATCH", "1001"),
     ("PAYMESH_JOBS_RUN_TIMEOUT", "inf"), ("PAYMESH_JOBS_SETTLE_INTERVAL", "0"),
     ("PAYMESH_SETTLEMENT_GATE", "maybe")])

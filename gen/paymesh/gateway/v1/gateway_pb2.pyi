@@ -245,10 +245,12 @@ class ExpireOrdersResponse(_message.Message):
     def __init__(self, examined: _Optional[int] = ..., closed: _Optional[int] = ..., paid: _Optional[int] = ...) -> None: ...
 
 class SweepPendingRefundsRequest(_message.Message):
-    __slots__ = ("limit",)
+    __slots__ = ("limit", "stuck_after_seconds")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    STUCK_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     limit: int
-    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+    stuck_after_seconds: int
+    def __init__(self, limit: _Optional[int] = ..., stuck_after_seconds: _Optional[int] = ...) -> None: ...
 
 class SweepPendingRefundsResponse(_message.Message):
     __slots__ = ("examined", "settled")
