@@ -23,6 +23,7 @@ from paymesh.services.common.telemetry import order_span
 from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.models import PayOrder
 from paymesh.services.gateway.models import PayOrderState as St
+from paymesh.services.gateway.orders import unpaid_end_state
 from paymesh.services.gateway.outbox import PAY_FAILED, PAY_SUCCEEDED
 from paymesh.services.gateway.pay_context import PayContextCache
 from paymesh.services.gateway.repository import PayOrderRepository
@@ -123,8 +124,12 @@ class CallbackIntake:
                     channel_order_no=channel_no):
                 log.warning("late success for %s: kept and flagged for refund", pay_order_id)
         elif verdict.channel_state == S.CHANNEL_STATE_CONFIRM_FAIL:
+            # As the sweep does: closed at the channel is CLOSED, reversed is CANCEL, and only
+            # a payment that failed is FAIL (with its pay.failed event).
+            state = unpaid_end_state(verdict.err_code)
             await self._orders.transition(
-                pay_order_id, [St.INIT, St.PAYING], state=St.FAIL, event=PAY_FAILED,
+                pay_order_id, [St.INIT, St.PAYING], state=state,
+                event=PAY_FAILED if state == St.FAIL else None,
                 err_code=verdict.err_code or None, err_msg=verdict.err_msg[:256] or None)
 
 

@@ -16,7 +16,7 @@ from paymesh.services.common.db import utc_now
 from paymesh.services.common.ids import SnowflakeIds
 from paymesh.services.gateway.cashier import CASHIER
 from paymesh.services.gateway.cashier_links import CashierLinks
-from paymesh.services.gateway.channel_calls import ChannelAnswer, ChannelCalls
+from paymesh.services.gateway.channel_calls import ChannelCalls
 from paymesh.services.gateway.dispatch import ChannelDispatch, passage_snapshot
 from paymesh.services.gateway.fees import FeeModel
 from paymesh.services.gateway.models import PayOrder, PayOrderState
@@ -71,13 +71,14 @@ def query_data(order: PayOrder) -> dict[str, object]:
     }
 
 
-def unpaid_end_state(answer: ChannelAnswer) -> int:
+def unpaid_end_state(err_code: str) -> int:
     """The state an order ends in when its channel says the payment did not happen
-    (CONFIRM_FAIL): CLOSED when the channel closed it (a close whose answer was lost, or the
-    channel's own expiry), CANCEL when it was reversed, else FAIL."""
-    if answer.err_code in CLOSED_AT_CHANNEL:
+    (CONFIRM_FAIL, in a query's answer or a callback), by the channel's ``err_code``: CLOSED
+    when the channel closed it (a close whose answer was lost, or the channel's own expiry),
+    CANCEL when it was reversed, else FAIL."""
+    if err_code in CLOSED_AT_CHANNEL:
         return St.CLOSED
-    if answer.err_code in REVERSED_AT_CHANNEL:
+    if err_code in REVERSED_AT_CHANNEL:
         return St.CANCEL
     return St.FAIL
 

@@ -16,8 +16,10 @@ How a hold ends is in ledger_events: the refund's success moves the held amount 
 the channel's clearing account (``refund:<id>``); its failure, closure or abandonment moves each
 held amount back where it came from (``refund-release:<id>``). Both read the hold back from the
 ledger by its id, so nothing about it is stored in the gateway and a crash at any point heals:
-a refund held but never sent to the channel stays INIT and is closed by the refund sweep, whose
-``refund.failed`` event releases it.
+a refund held but never sent to the channel stays INIT until the merchant's retry with the same
+mchRefundNo, or the refund sweep after a minute, resumes it (the hold is then replayed, and the
+channel is asked under the same refund id); a refund that ends failed or closed has its
+``refund.failed`` event release the hold.
 
 ``HoldRefused``: the ledger refused the hold (INSUFFICIENT_FUNDS, an account's freeze mode...),
 recorded for good under its id. ``LedgerUnavailable``: the ledger could not be reached or did not

@@ -169,7 +169,7 @@ class OrderSweeps:
         if answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
             # Closed at the channel (a merchant's close whose answer was lost, or the channel's
             # expiry) is CLOSED, reversed is CANCEL; only a payment that failed is FAIL.
-            state = unpaid_end_state(answer)
+            state = unpaid_end_state(answer.err_code)
             ended = await self._end_unpaid(order, state,
                                            event=PAY_FAILED if state == St.FAIL else None,
                                            err_code=answer.err_code or None,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from paymesh.channel.v1 import channel_pb2
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.db import open_engine, sessions, utc_now
+from paymesh.services.gateway.callbacks import CallbackIntake
 from paymesh.services.gateway.channel_calls import ChannelAnswer, RefundAnswer
 from paymesh.services.gateway.models import (
     OutboxEvent,
@@ -292,3 +293,36 @@ async def test_the_refund_sweep_resumes_created_refunds_older_than_the_stuck_age
     assert resumer.resumed == ["Rfresh"] and (done.examined, done.settled) == (2, 1)
     await sweeps.sweep_refunds(200, stuck_after=timedelta(minutes=5))
     assert resumer.resumed == ["Rfresh"]  # a longer stuck age leaves it alone
+
+
+class Verdicts:
+    """The ChannelCalls face the callback intake uses: a scripted verdict per order."""
+
+    def __init__(self) -> None:
+        self.err_codes: dict[str, str] = {}
+
+    async def verify_callback(self, request: channel_pb2.VerifyCallbackRequest
+                              ) -> channel_pb2.VerifyCallbackResponse:
+        pid = request.body.decode()
+        return channel_pb2.VerifyCallbackResponse(
+            verified=True, pay_order_id=pid, amount=100, currency="CNY",
+            channel_state=S.CHANNEL_STATE_CONFIRM_FAIL, err_code=self.err_codes[pid],
+            err_msg="the channel says no")
+
+
+async def test_a_callback_saying_closed_or_reversed_ends_the_order_as_the_sweep_does(
+        world: World) -> None:
+    verdicts = Verdicts()
+    intake = CallbackIntake(world.orders, Contexts(), verdicts)  # type: ignore[arg-type]
+    for pid, code in (("Pclosed", "TRADE_CLOSED"), ("Previd", "REVOKED"),
+                      ("Pdeclined", "BANK_DECLINED")):
+        await add_order(world, pid)
+        verdicts.err_codes[pid] = code
+        reply = await intake.pay_notify("sandbox", pid, [], "text/plain", pid.encode())
+        assert reply.status == 200
+    assert [await state_of(world, p) for p in ("Pclosed", "Previd", "Pdeclined")] == [
+        St.CLOSED, St.CANCEL, St.FAIL]
+    async with sessions(world.engine)() as session:
+        events = (await session.scalars(select(OutboxEvent.order_id).where(
+            OutboxEvent.topic == "pay.failed"))).all()
+    assert events == ["Pdeclined"]  # only a payment that failed is told as failed
