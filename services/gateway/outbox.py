@@ -388,13 +388,7 @@ class OutboxDispatcher:
                 return
             until = utc_now() + self._lease
             try:
-                async with self._sessions.begin() as session:
-                    await session.execute(
-                        update(OutboxEvent)
-                        .where(OutboxEvent.event_id.in_(list(claim.open)),
-                               OutboxEvent.delivered_at.is_(None),
-                               OutboxEvent.next_attempt_at == claim.until)
-                        .values(next_attempt_at=until))
+                await self._move_lease(claim, until)
                 claim.until = until
             except Exception:  # noqa: BLE001 - tried again; at worst the lease ends
                 log.exception("outbox lease could not be renewed")
@@ -405,13 +399,17 @@ class OutboxDispatcher:
             self._open_claims.remove(claim)
         if not claim.open:
             return
+        await self._move_lease(claim, utc_now())
+
+    async def _move_lease(self, claim: _Claim, until: datetime) -> None:
+        """Makes the claim's undelivered events due at ``until``, those it still holds."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxEvent)
                 .where(OutboxEvent.event_id.in_(list(claim.open)),
                        OutboxEvent.delivered_at.is_(None),
                        OutboxEvent.next_attempt_at == claim.until)
-                .values(next_attempt_at=utc_now()))
+                .values(next_attempt_at=until))
 
 
 def _is_refund(topic: str) -> bool:

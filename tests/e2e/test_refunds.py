@@ -273,19 +273,8 @@ async def test_a_crash_between_the_hold_and_the_channel_call_heals(
     await until_kinds(mesh, shop.mch_no, {"pending": 994, "available": 0, "frozen": 0})
     # What the gateway had done when it died: the refund reserved and stored (INIT), its money
     # held in the ledger; the channel never asked. Two hours have passed.
-    refund_order_id = f"R9{secrets.randbelow(10**17):017d}"
-    past = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=3)
-    assert gateway_execute(
-        mesh, "UPDATE pay_order SET refund_reserved = 500, refund_in_flight = :r "
-        "WHERE pay_order_id = :p AND refund_in_flight IS NULL", r=refund_order_id,
-        p=pay_order_id) == 1
-    gateway_execute(
-        mesh, "INSERT INTO refund_order (refund_order_id, pay_order_id, mch_no, app_id, "
-        "mch_refund_no, if_code, channel_config_key, pay_amount, refund_amount, currency, state, "
-        "reason, expire_at, created_at, updated_at) VALUES (:r, :p, :m, :a, :n, 'sandbox', :k, "
-        "1000, 500, 'cny', 0, 'crashed', :t, :t, :t)", r=refund_order_id, p=pay_order_id,
-        m=shop.mch_no, a=shop.app_id, n=f"CR{refund_order_id[-12:]}",
-        k=f"{shop.app_id}.sandbox", t=past)
+    refund_order_id, _ = refund_stored_by_a_dead_request(mesh, shop, pay_order_id,
+                                                         timedelta(hours=3))
     async with grpc.aio.insecure_channel(mesh.config.addrs["account"]) as channel:
         stub = account_pb2_grpc.AccountServiceStub(channel)
         accounts = {kind: (await stub.OpenAccount(apb.OpenAccountRequest(
