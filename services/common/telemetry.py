@@ -115,19 +115,32 @@ def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
 
 
 class _ChildSpansOnly(trace.Tracer):
-    """A tracer that makes spans only under a valid current span, never new traces."""
+    """A tracer that makes spans only under a valid current span, never new traces.
+
+    The real tracer is taken from the process's provider when the first span is made (engines
+    may be opened before tracing is set up) and again only if the provider changes: a tracer
+    per statement would cost a new tracer object on every query.
+    """
 
     def __init__(self, name: str) -> None:
         self._name = name
+        self._provider: trace.TracerProvider | None = None
+        self._tracer: trace.Tracer | None = None
 
     def _inside(self, context: otel_context.Context | None) -> bool:
         return trace.get_current_span(context).get_span_context().is_valid
+
+    def _current(self) -> trace.Tracer:
+        provider = trace.get_tracer_provider()
+        if self._tracer is None or provider is not self._provider:
+            self._provider, self._tracer = provider, provider.get_tracer(self._name)
+        return self._tracer
 
     def start_span(self, name: str, context: otel_context.Context | None = None,
                    *args: Any, **kwargs: Any) -> Span:
         if not self._inside(context):
             return trace.INVALID_SPAN
-        return trace.get_tracer(self._name).start_span(name, context, *args, **kwargs)
+        return self._current().start_span(name, context, *args, **kwargs)
 
     @contextmanager
     def start_as_current_span(self, name: str, context: otel_context.Context | None = None,
@@ -135,8 +148,7 @@ class _ChildSpansOnly(trace.Tracer):
         if not self._inside(context):
             yield trace.INVALID_SPAN
             return
-        with trace.get_tracer(self._name).start_as_current_span(
-                name, context, *args, **kwargs) as span:
+        with self._current().start_as_current_span(name, context, *args, **kwargs) as span:
             yield span
 
 

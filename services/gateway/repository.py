@@ -99,10 +99,14 @@ class PayOrderRepository:
         The caller commits, and pokes the outbox after the commit when an event was written.
         """
         changes["updated_at"] = utc_now()
-        moved = bool((await session.execute(
-            update(PayOrder)
-            .where(PayOrder.pay_order_id == pay_order_id, PayOrder.state.in_(list(allowed_from)))
-            .values(**changes))).rowcount)
+        statement = (update(PayOrder)
+                     .where(PayOrder.pay_order_id == pay_order_id,
+                            PayOrder.state.in_(list(allowed_from)))
+                     .values(**changes))
+        if not session.identity_map and not session.new:
+            # No loaded order to bring up to date: skip the ORM's evaluation of the criteria.
+            statement = statement.execution_options(synchronize_session=False)
+        moved = bool((await session.execute(statement)).rowcount)
         if moved and event is not None:
             session.add(outbox_event(event, pay_order_id))
         return moved
