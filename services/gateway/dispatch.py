@@ -55,11 +55,13 @@ class ChannelDispatch:
             if day is False:
                 attempts.append({"ifCode": passage.if_code, "result": "DAILY_LIMIT"})
                 continue
-            moved = await self._orders.transition(
-                order.pay_order_id, [St.INIT], **passage_snapshot(order.amount, passage),
-                limit_day=day, route_attempts=json.dumps(attempts))
-            if not moved:  # settled meanwhile (a concurrent retry or a callback)
-                return await self._orders.get(order.pay_order_id) or order
+            snapshot = passage_snapshot(order.amount, passage)
+            if not self._already_pointed(order, attempts, day, snapshot):
+                moved = await self._orders.transition(
+                    order.pay_order_id, [St.INIT], **snapshot, limit_day=day,
+                    route_attempts=json.dumps(attempts))
+                if not moved:  # settled meanwhile (a concurrent retry or a callback)
+                    return await self._orders.get(order.pay_order_id) or order
             order.if_code = passage.if_code
             answer = await self._call_channel(order, passage.channel_params_json)
             attempts.append({"ifCode": passage.if_code,
@@ -69,8 +71,13 @@ class ChannelDispatch:
                 await self._release(order, passage, day, json.dumps(attempts))
                 last_refusal = answer
                 continue
-            await self._apply_pay_answer(order, answer, passage, day, json.dumps(attempts))
-            return await self._orders.get(order.pay_order_id) or order
+            applied = await self._apply_pay_answer(order, answer, passage, day,
+                                                   json.dumps(attempts))
+            if applied is None:  # a callback, a close or a retry moved the order first
+                return await self._orders.get(order.pay_order_id) or order
+            for column, value in {**snapshot, "limit_day": day, **applied}.items():
+                setattr(order, column, value)
+            return order
         # Every passage was at its daily limit (or refused): the order cannot be served.
         refusal = last_refusal or ChannelAnswer(
             S.CHANNEL_STATE_CONFIRM_FAIL, err_code="PASSAGE_DAILY_LIMIT",
@@ -80,6 +87,15 @@ class ChannelDispatch:
                                       err_msg=refusal.err_msg[:256],
                                       route_attempts=json.dumps(attempts))
         return await self._orders.get(order.pay_order_id) or order
+
+    @staticmethod
+    def _already_pointed(order: PayOrder, attempts: list[dict[str, str]], day: str | None,
+                         snapshot: dict[str, object]) -> bool:
+        """True when the stored order already points at the passage: its first attempt, no
+        daily limit reserved, and the snapshot the insert wrote is this passage's. The update
+        that would point it is then a no-op; the answer's update checks the state anyway."""
+        return (not attempts and day is None and order.limit_day is None
+                and all(getattr(order, column) == value for column, value in snapshot.items()))
 
     @staticmethod
     def _may_fail_over(order: PayOrder, answer: ChannelAnswer) -> bool:
@@ -121,27 +137,32 @@ class ChannelDispatch:
         return await self._channels.pay(request)
 
     async def _apply_pay_answer(self, order: PayOrder, answer: ChannelAnswer, passage: Passage,
-                                day: str | None, route_attempts: str) -> None:
-        common: dict[str, object] = {"err_code": answer.err_code or None,
-                                     "err_msg": answer.err_msg[:256] or None,
-                                     "route_attempts": route_attempts}
+                                day: str | None, route_attempts: str) -> dict[str, object] | None:
+        """Moves the order by the channel's answer; the columns written, or None when the order
+        had already moved on and nothing was written."""
+        changes: dict[str, object] = {"err_code": answer.err_code or None,
+                                      "err_msg": answer.err_msg[:256] or None,
+                                      "route_attempts": route_attempts}
         if answer.channel_order_no:
-            common["channel_order_no"] = answer.channel_order_no
+            changes["channel_order_no"] = answer.channel_order_no
+        allowed: tuple[int, ...] = (St.INIT,)
+        event = None
         if answer.state in (S.CHANNEL_STATE_WAITING, S.CHANNEL_STATE_UNKNOWN):
-            await self._orders.transition(order.pay_order_id, [St.INIT], state=St.PAYING,
-                                          pay_data_type=answer.pay_data_type or None,
-                                          pay_data=answer.pay_data or None, **common)
+            changes.update(state=St.PAYING, pay_data_type=answer.pay_data_type or None,
+                           pay_data=answer.pay_data or None)
         elif answer.state == S.CHANNEL_STATE_CONFIRM_SUCCESS:
-            await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.SUCCESS,
-                                          event=PAY_SUCCEEDED,
-                                          pay_data_type=answer.pay_data_type or "none",
-                                          success_at=utc_now(), **common)
+            allowed, event = OPEN_STATES, PAY_SUCCEEDED
+            changes.update(state=St.SUCCESS, pay_data_type=answer.pay_data_type or "none",
+                           success_at=utc_now())
         elif answer.state == S.CHANNEL_STATE_CONFIRM_FAIL:
-            if await self._orders.transition(order.pay_order_id, OPEN_STATES, state=St.FAIL,
-                                             limit_day=None, event=PAY_FAILED,
-                                             **common) and day is not None:
-                await self._usage.release((order.app_id, order.way_code, passage.if_code), day,
-                                          order.amount)
-        else:  # SYS_ERROR: nothing happened at the channel; the order stays INIT.
-            await self._orders.transition(order.pay_order_id, [St.INIT], **common)
+            allowed, event = OPEN_STATES, PAY_FAILED
+            changes.update(state=St.FAIL, limit_day=None)
+        # else SYS_ERROR: nothing happened at the channel; the order stays INIT.
+        if not await self._orders.transition(order.pay_order_id, allowed, event=event,
+                                             **changes):
+            return None
+        if answer.state == S.CHANNEL_STATE_CONFIRM_FAIL and day is not None:
+            await self._usage.release((order.app_id, order.way_code, passage.if_code), day,
+                                      order.amount)
+        return changes
 
