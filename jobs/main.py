@@ -26,6 +26,7 @@ from paymesh.jobs.config import JobsConfig
 from paymesh.jobs.heartbeat import HEARTBEAT_FILE, Heartbeat
 from paymesh.jobs.registry import JobStubs, registry
 from paymesh.jobs.runner import JobRunner, build_scheduler, process_owner
+from paymesh.services.common import eventloop
 from paymesh.services.common.clients import open_channel
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.logs import setup_logging
@@ -85,6 +86,6 @@ def main() -> None:
     config = JobsConfig.from_env()
     provider = setup_tracing("jobs", mesh.data_dir)
     try:
-        asyncio.run(serve(mesh, config))
+        eventloop.run(serve(mesh, config))
     finally:
         provider.shutdown()  # flushes the spans still batched

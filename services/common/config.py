@@ -35,6 +35,8 @@ PAYMESH_METRICS_HOST           where the metrics ports listen; 127.0.0.1
 PAYMESH_TRACESTORE_ADDR        gRPC (OTLP) address of the local trace store that ``paymesh up``
                                starts when no collector is set; 127.0.0.1:9223
 PAYMESH_TRACE_KEEP_HOURS       hours the local trace store keeps spans; 72
+PAYMESH_EVENT_LOOP             ``uvloop`` (default where installed) or ``asyncio``: the event
+                               loop of every service process (services/common/eventloop.py)
 OTEL_EXPORTER_OTLP_ENDPOINT    an OpenTelemetry collector (OTLP/gRPC, ``http://host:4317``) for
                                every process and Envoy instead of the local trace store
 =============================  ===============================================================

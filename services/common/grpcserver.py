@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from paymesh.services.common import eventloop
 from paymesh.services.common.config import MeshConfig
 from paymesh.services.common.errors import ErrorMappingInterceptor
 from paymesh.services.common.logs import setup_logging
@@ -69,7 +70,8 @@ async def start(server: grpc.aio.Server, health_servicer: health.aio.HealthServi
     names = list(service_names)
     for name in ["", *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("listening on port %d", port)
+    log.info("listening on port %d (event loop: %s)", port,
+             type(asyncio.get_running_loop()).__module__.split(".")[0])
     return RunningServer(server, health_servicer, names, port, list(cleanups))
 
 
@@ -100,6 +102,6 @@ def run_service(name: str,
                 await metrics.close()
 
     try:
-        asyncio.run(serve())
+        eventloop.run(serve())
     finally:
         provider.shutdown()  # flushes the spans still batched

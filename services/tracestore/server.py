@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from paymesh.services.common import eventloop
 from paymesh.services.common.config import ConfigError, MeshConfig
 from paymesh.services.common.grpcserver import (
     RunningServer,
@@ -88,4 +89,4 @@ def main() -> None:
     async def serve() -> None:
         await run_until_signal(await create(config, config.tracestore_addr, settings))
 
-    asyncio.run(serve())
+    eventloop.run(serve())
