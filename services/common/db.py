@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from paymesh.services.common import sqlite_driver
 from paymesh.services.common.telemetry import instrument_engine
 
 T = TypeVar("T")
@@ -94,8 +95,11 @@ def open_engine(url: str) -> AsyncEngine:
         Path(make_url(url).database or "").parent.mkdir(parents=True, exist_ok=True)
         # One connection per process: SQLite has one writer at a time anyway, and queueing in
         # the pool is cheaper than the busy handler's sleeps when writers collide.
+        # aiosqlite through an adapter that makes one trip to SQLite's thread per statement.
+        driver = {"module": sqlite_driver.dbapi()} if (
+            make_url(url).get_driver_name() == "aiosqlite") else {}
         engine = create_async_engine(url, connect_args={"timeout": 15}, pool_size=1,
-                                     max_overflow=0, pool_timeout=30)
+                                     max_overflow=0, pool_timeout=30, **driver)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600,
