@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Row, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from paymesh.services.channel.models import (
@@ -26,6 +26,7 @@ from paymesh.services.channel.models import (
     SandboxRefundState,
     SandboxState,
 )
+from paymesh.services.common.db import insert_new, sessions
 
 _BILL_FETCH = 1000
 
@@ -33,8 +34,9 @@ _BILL_FETCH = 1000
 class SandboxBook:
     """The sandbox payments, kept in the channel service's database."""
 
-    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = sessions(engine)
 
     async def add_once(self, payment: SandboxPayment) -> SandboxPayment:
         """Stores ``payment`` unless its pay order is already booked; returns the booked one.
@@ -42,8 +44,8 @@ class SandboxBook:
         The unique pay_order_id decides, so concurrent Pay calls for one order book it once.
         """
         try:
-            async with self._sessions.begin() as session:
-                session.add(payment)
+            async with self._engine.begin() as connection:  # one Core INSERT: a hot path
+                await insert_new(connection, payment)
             return payment
         except IntegrityError:
             existing = await self.by_pay_order(payment.pay_order_id)

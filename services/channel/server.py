@@ -46,7 +46,7 @@ async def create(config: MeshConfig, address: str, *,
     client = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
     delivery = CallbackDelivery(client, retry_delays)
     box = SecretBox(config.require_master_key())
-    sandbox = SandboxAdapter(SandboxBook(db.sessions(engine)), delivery, config.public_url, box)
+    sandbox = SandboxAdapter(SandboxBook(engine), delivery, config.public_url, box)
     server, health = build_server(SERVICE_NAMES)
     adapters = AdapterRegistry([sandbox, WxpayAdapter(client), AlipayAdapter(client),
                                 YsfpayAdapter(client), StripeAdapter(client)])

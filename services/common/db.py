@@ -15,11 +15,16 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, insert, inspect, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.types import TypeDecorator
 
 from paymesh.services.common import sqlite_driver
@@ -110,6 +115,23 @@ def open_engine(url: str) -> AsyncEngine:
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def insert_new(connection: AsyncConnection, instance: Any) -> None:
+    """INSERTs a new ORM object as one Core statement, without a session's unit of work (a
+    third of the cost, for hot paths), then puts the column defaults the insert applied and the
+    generated primary key on the object, as a flush would. The object stays transient."""
+    mapper = inspect(type(instance))
+    values = {prop.columns[0].key: value for prop in mapper.column_attrs
+              if (value := getattr(instance, prop.key)) is not None}
+    result = await connection.execute(insert(mapper.local_table), values)
+    applied = {**result.last_inserted_params(),
+               **dict(zip((c.key for c in mapper.local_table.primary_key),
+                          result.inserted_primary_key or (), strict=False))}
+    for prop in mapper.column_attrs:
+        key = prop.columns[0].key
+        if getattr(instance, prop.key) is None and applied.get(key) is not None:
+            setattr(instance, prop.key, applied[key])
 
 
 def _sync_url(url: str) -> str:

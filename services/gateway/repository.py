@@ -6,11 +6,11 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from paymesh.services.common.db import run_transaction, sessions, utc_now
+from paymesh.services.common.db import insert_new, run_transaction, sessions, utc_now
 from paymesh.services.gateway.models import PassageDailyUsage, PayOrder, PayOrderState
 from paymesh.services.gateway.outbox import outbox_event
 
@@ -20,14 +20,15 @@ class PayOrderRepository:
 
     def __init__(self, engine: AsyncEngine,
                  on_event: Callable[[], None] | None = None) -> None:
+        self._engine = engine
         self._sessions = sessions(engine)
         self._on_event = on_event
 
     async def insert(self, order: PayOrder) -> bool:
         """Stores a new order; False when (mch_no, mch_order_no) or the id is already taken."""
         try:
-            async with self._sessions.begin() as session:
-                session.add(order)
+            async with self._engine.begin() as connection:
+                await insert_new(connection, order)
             return True
         except IntegrityError:
             return False
@@ -78,12 +79,16 @@ class PayOrderRepository:
         With ``event``, the outbox event is written in the same transaction as the change.
         Returns True when this call moved the order; False when its state had already changed.
         """
-        allowed = list(allowed_from)
+        statement = _conditional_update(pay_order_id, allowed_from, changes)
 
         async def work() -> bool:
-            async with self._sessions.begin() as session:
-                return await self.transition_in(session, pay_order_id, allowed, event=event,
-                                                **changes)
+            # Core statements: no session, so no unit of work and no loaded object to keep in
+            # step (a third of the ORM's cost on the unified order's path).
+            async with self._engine.begin() as connection:
+                moved = bool((await connection.execute(statement)).rowcount)
+                if moved and event is not None:
+                    await insert_new(connection, outbox_event(event, pay_order_id))
+                return moved
 
         moved = await run_transaction(work)
         if moved and event is not None and self._on_event is not None:
@@ -98,11 +103,7 @@ class PayOrderRepository:
 
         The caller commits, and pokes the outbox after the commit when an event was written.
         """
-        changes["updated_at"] = utc_now()
-        statement = (update(PayOrder)
-                     .where(PayOrder.pay_order_id == pay_order_id,
-                            PayOrder.state.in_(list(allowed_from)))
-                     .values(**changes))
+        statement = _conditional_update(pay_order_id, allowed_from, changes)
         if not session.identity_map and not session.new:
             # No loaded order to bring up to date: skip the ORM's evaluation of the criteria.
             statement = statement.execution_options(synchronize_session=False)
@@ -110,6 +111,15 @@ class PayOrderRepository:
         if moved and event is not None:
             session.add(outbox_event(event, pay_order_id))
         return moved
+
+
+def _conditional_update(pay_order_id: str, allowed_from: Iterable[int],
+                        changes: dict[str, Any]) -> Update:
+    """UPDATE of one order with ``changes`` (and its updated_at), only from ``allowed_from``."""
+    return (update(PayOrder)
+            .where(PayOrder.pay_order_id == pay_order_id,
+                   PayOrder.state.in_(list(allowed_from)))
+            .values(**changes, updated_at=utc_now()))
 
 
 class PassageUsage:

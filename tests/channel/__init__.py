@@ -69,7 +69,7 @@ async def sandbox_controls(config: MeshConfig) -> AsyncIterator[SandboxControls]
     engine = db.open_engine(config.db_urls["channel"])
     client = httpx.AsyncClient()
     delivery = CallbackDelivery(client, FAST_RETRIES)
-    book = SandboxBook(db.sessions(engine))
+    book = SandboxBook(engine)
     sandbox = SandboxAdapter(book, delivery, config.public_url,
                              SecretBox(config.require_master_key()))
     try:

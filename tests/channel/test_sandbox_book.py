@@ -33,7 +33,7 @@ def payment(token: str, pay_order_id: str) -> SandboxPayment:
 async def test_a_state_moves_only_from_an_allowed_state(config: MeshConfig) -> None:
     engine = db.open_engine(config.db_urls["channel"])
     try:
-        book = SandboxBook(db.sessions(engine))
+        book = SandboxBook(engine)
         await book.add_once(payment("t1", "P1"))
         moves = await asyncio.gather(
             book.move("t1", [SandboxState.WAITING], SandboxState.SUCCESS, NOW),
@@ -63,8 +63,7 @@ def refund(refund_order_id: str, amount: int,
 async def test_refunds_are_booked_within_the_paid_amount(config: MeshConfig) -> None:
     engine = db.open_engine(config.db_urls["channel"])
     try:
-        sessions = db.sessions(engine)
-        book = SandboxBook(sessions)
+        book = SandboxBook(engine)
         paid = payment("t1", "P1")
         paid.amount, paid.state = 100, SandboxState.SUCCESS.value
         await book.add_once(paid)
@@ -84,7 +83,7 @@ async def test_refunds_are_booked_within_the_paid_amount(config: MeshConfig) -> 
         # The database itself refuses a refunded total above the amount (MariaDB reports a
         # failed CHECK as error 4025, an OperationalError).
         with pytest.raises((IntegrityError, OperationalError)):
-            async with sessions.begin() as session:
+            async with db.sessions(engine).begin() as session:
                 await session.execute(update(SandboxPayment)
                                       .where(SandboxPayment.token == "t1")
                                       .values(refunded_amount=101))

@@ -65,3 +65,33 @@ async def test_a_transition_in_the_callers_session_updates_the_order_it_loaded(
         topics = (await session.scalars(
             select(OutboxEvent.topic).where(OutboxEvent.order_id == "P2"))).all()
         assert list(topics) == [PAY_SUCCEEDED]
+
+
+async def test_an_inserted_order_carries_its_defaults_and_a_repeat_is_refused(
+        engine: AsyncEngine) -> None:
+    orders = PayOrderRepository(engine)
+    order = new_order("P3")
+    assert order.division_mode is None and order.fee_rounding is None
+    assert await orders.insert(order)
+    stored = await orders.get("P3")
+    assert stored is not None
+    for column in ("division_mode", "fee_fixed", "fee_rounding", "refund_fee_rule"):
+        assert getattr(order, column) == getattr(stored, column) is not None, column
+    again = new_order("P3")
+    assert not await orders.insert(again)  # the same id
+    other = new_order("P4")
+    other.mch_order_no = order.mch_order_no
+    assert not await orders.insert(other)  # the same merchant order number
+    assert await orders.get("P4") is None
+
+
+async def test_a_transition_writes_its_event_once_with_the_change(engine: AsyncEngine) -> None:
+    orders = PayOrderRepository(engine)
+    assert await orders.insert(new_order("P5"))
+    assert await orders.transition("P5", [St.INIT], event=PAY_SUCCEEDED, state=St.SUCCESS)
+    assert not await orders.transition("P5", [St.INIT], event=PAY_SUCCEEDED, state=St.SUCCESS)
+    async with sessions(engine)() as session:
+        events = (await session.scalars(
+            select(OutboxEvent).where(OutboxEvent.order_id == "P5"))).all()
+        assert [(e.topic, e.attempts, e.delivered_at) for e in events] == [
+            (PAY_SUCCEEDED, 0, None)]
