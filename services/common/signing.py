@@ -14,22 +14,25 @@ from collections.abc import Mapping
 SIGN_TYPES = ("MD5", "HMAC-SHA256")
 
 
-def _java_ci_key(text: str) -> tuple[int, ...]:
-    """Sort key equal to Java's CASE_INSENSITIVE_ORDER over UTF-16 code units."""
+def _java_ci_key(text: str) -> str:
+    """Sort key equal to Java's CASE_INSENSITIVE_ORDER over UTF-16 code units: each unit
+    folded (upper, then lower case, per character), kept as a character so keys compare as
+    strings do. ASCII, nearly every piece, folds to its lower case."""
+    if text.isascii():
+        return text.lower()
     raw = text.encode("utf-16-be", "surrogatepass")
     key = []
     for i in range(0, len(raw), 2):
         unit = (raw[i] << 8) | raw[i + 1]
         if 0xD800 <= unit <= 0xDFFF:
-            key.append(unit)
+            key.append(chr(unit))
             continue
         char = chr(unit)
         upper = char.upper()
         char = upper if len(upper) == 1 else char
         lower = char.lower()
-        char = lower[0]  # Java's simple mapping: only U+0130's full lower has 2 chars (i + dot)
-        key.append(ord(char))
-    return tuple(key)
+        key.append(lower[0])  # Java's simple mapping: only U+0130's full lower has 2 chars
+    return "".join(key)
 
 
 def canonical_string(params: Mapping[str, str | None], secret: str) -> str:
