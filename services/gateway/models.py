@@ -88,6 +88,10 @@ class PayOrder(Base):
     # W3C traceparent of the request that created the order, set on insert: later work on the
     # order joins that trace (common.telemetry.order_span). NULL for orders older than it.
     trace_context: Mapped[str | None] = mapped_column(String(64), default=trace_context_default)
+    # The pay sweep's memory of a paying order (sweeps.query_backoff): when its channel is next
+    # due to be asked about it (NULL: not asked yet), and how many times it has been asked.
+    next_query_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    query_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RefundState:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, select, update
+from sqlalchemy import Update, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -48,20 +48,46 @@ class PayOrderRepository:
         async with self._sessions() as session:
             return (await session.execute(query)).scalar_one_or_none()
 
-    async def paying_created_before(self, moment: datetime, limit: int,
-                                    way_codes: Collection[str] | None = None) -> list[PayOrder]:
-        """PAYING orders created at or before ``moment`` (of ``way_codes`` only), oldest first.
+    async def paying_due(self, created_before: datetime, due_by: datetime, limit: int,
+                         way_codes: Collection[str] | None = None) -> list[PayOrder]:
+        """PAYING orders created at or before ``created_before`` (of ``way_codes`` only) whose
+        next query is due by ``due_by`` (never asked, or ``next_query_at`` at or before it).
 
-        What the pay sweep asks the channels about; a snapshot, so every change it leads to is
-        still a conditional transition.
+        What the pay sweep asks the channels about, the most overdue first (by ``next_query_at``,
+        or by creation for an order never asked; the older order first when due together), so
+        orders asked lately wait their turn and a backlog larger than ``limit`` is worked through
+        rather than its oldest part asked again and again. A snapshot, so every change it leads
+        to is still a conditional transition.
         """
+        due = func.coalesce(PayOrder.next_query_at, PayOrder.created_at)
         query = select(PayOrder).where(PayOrder.state == PayOrderState.PAYING,
-                                       PayOrder.created_at <= moment)
+                                       PayOrder.created_at <= created_before,
+                                       or_(PayOrder.next_query_at.is_(None),
+                                           PayOrder.next_query_at <= due_by))
         if way_codes is not None:
             query = query.where(PayOrder.way_code.in_(list(way_codes)))
         async with self._sessions() as session:
-            found = await session.execute(query.order_by(PayOrder.created_at).limit(limit))
+            found = await session.execute(
+                query.order_by(due, PayOrder.created_at).limit(limit))
             return list(found.scalars().all())
+
+    async def schedule_query(self, pay_order_id: str, at: datetime) -> bool:
+        """Records that the sweep asked about the order and asks again at ``at``: sets
+        ``next_query_at`` and counts the query, only while the order is still PAYING.
+
+        An order a callback or a merchant's close ended meanwhile is left as it is (False).
+        Bookkeeping of the sweep, not a change of the order: its state and ``updated_at`` stay.
+        """
+        statement = (update(PayOrder)
+                     .where(PayOrder.pay_order_id == pay_order_id,
+                            PayOrder.state == PayOrderState.PAYING)
+                     .values(next_query_at=at, query_count=PayOrder.query_count + 1))
+
+        async def work() -> bool:
+            async with self._engine.begin() as connection:
+                return bool((await connection.execute(statement)).rowcount)
+
+        return await run_transaction(work)
 
     async def expired_open(self, moment: datetime, limit: int) -> list[PayOrder]:
         """INIT or PAYING orders whose expiry is at or before ``moment``, earliest expiry first."""

@@ -7,7 +7,14 @@ channel, so the jobs process asks the gateway every few seconds to:
   take the channel's verdict: a payment the channel closed unpaid (a merchant's close whose
   answer was lost, or the channel's own expiry) ends CLOSED (6), one it reversed CANCEL (4), and
   only one that failed FAIL (3); a barcode order still unpaid 30 s after creation is reversed at
-  the channel (撤销) and becomes CANCEL (4), the state JeePay defines but never sets;
+  the channel (撤销) and becomes CANCEL (4), the state JeePay defines but never sets. An order
+  that stays paying (still waiting, unknown, or the query failed) is asked again after a backoff
+  of its own (``query_backoff``, kept on the order as ``next_query_at`` and ``query_count``): a
+  barcode order every 5 s (every run by default) until it is paid or reversed, any other after
+  1, 2, 4 and 8 paying ages (PAYMESH_JOBS_PAYING_AGE: 1, 2, 4 and 8 min by default), then every
+  10. Each run takes the due orders most overdue first, so a backlog larger than the batch is
+  worked through and a lost callback found within minutes, instead of its oldest part being
+  asked on every run while the rest wait, unasked, for the expiry sweep;
 - expire orders past their expiry: asked at the channel first, closed there, and closed here only
   when the channel confirms — an order the channel reports paid is never closed (JeePay defect 5);
 - query refunds still pending and settle them the way the refund flow does; a refund the channel
@@ -53,6 +60,15 @@ S = channel_pb2.ChannelState
 T = TypeVar("T")
 BARCODE_FIRST_QUERY = timedelta(seconds=5)
 BARCODE_CANCEL_AFTER = timedelta(seconds=30)
+# Per-order backoff of the pay sweep (query_backoff): a barcode order is asked on every run (every
+# 5 s by default); any other after 1 min, doubling up to every 10 min.
+BARCODE_QUERY_EVERY = timedelta(seconds=5)
+# An order still paying is asked again after 1, 2, 4 and 8 times the paying age (the jobs
+# process's PAYMESH_JOBS_PAYING_AGE, a minute by default), then every 10 times it.
+QUERY_BACKOFF_CAP_FACTOR = 10
+# Runs are aligned to the clock but reach the gateway after varying delays, so one may start a
+# little less than an interval after the last: an order due that soon is asked now, not a run later.
+DUE_SLACK = timedelta(seconds=1)
 # An INIT refund this old is taken to have lost its request, and is resumed.
 STUCK_REFUND_AFTER = timedelta(seconds=60)
 # Orders handled at once in one sweep: a slow channel must not hold up the rest for long.
@@ -128,16 +144,16 @@ class OrderSweeps:
     async def sweep_paying(self, older_than: timedelta, limit: int) -> PayingSweep:
         """Queries orders paying for longer than ``older_than`` (barcode ones after 5 s)."""
         now = self._clock()
-        barcodes = await self._orders.paying_created_before(now - BARCODE_FIRST_QUERY, limit,
-                                                            BARCODE_WAY_CODES)
-        others = await self._orders.paying_created_before(now - older_than, limit)
+        due_by = now + DUE_SLACK
+        barcodes = await self._orders.paying_due(now - BARCODE_FIRST_QUERY, due_by, limit,
+                                                 BARCODE_WAY_CODES)
+        others = await self._orders.paying_due(now - older_than, due_by, limit)
         seen = {order.pay_order_id for order in barcodes}
         # Barcode orders first: a payer is standing at the till.
         batch = [*barcodes, *(o for o in others if o.pay_order_id not in seen)][:limit]
-        outcomes = await _each(batch, lambda order: self._poll(order, now))
+        outcomes = await _each(batch, lambda order: self._poll(order, now, older_than))
         return PayingSweep(examined=_count(outcomes, *_ASKED),
-                           settled=_count(outcomes, Outcome.PAID, Outcome.FAILED,
-                                          Outcome.CANCELLED, Outcome.CLOSED),
+                           settled=_count(outcomes, *_ENDED),
                            cancelled=_count(outcomes, Outcome.CANCELLED))
 
     async def expire(self, limit: int) -> ExpirySweep:
@@ -158,7 +174,29 @@ class OrderSweeps:
         return RefundSweep(examined=_count(outcomes, *_ASKED),
                            settled=_count(outcomes, Outcome.SETTLED, Outcome.CLOSED))
 
-    async def _poll(self, order: PayOrder, now: datetime) -> Outcome:
+    async def _poll(self, order: PayOrder, now: datetime, age: timedelta) -> Outcome:
+        """Asks about one paying order; one that stays paying is asked again after its backoff.
+
+        So does one without a channel configuration or whose query failed: asked on every
+        run, enough of those would keep the rest of the backlog from ever being asked.
+        """
+        try:
+            outcome = await self._ask(order, now)
+        except Exception:
+            await self._back_off(order, now, age)
+            raise
+        if outcome not in _ENDED:
+            await self._back_off(order, now, age)
+        return outcome
+
+    async def _back_off(self, order: PayOrder, now: datetime, age: timedelta) -> None:
+        """Schedules the order's next query; an order that ended meanwhile is left alone."""
+        wait = query_backoff(order.query_count, age,
+                             barcode=order.way_code in BARCODE_WAY_CODES)
+        await self._orders.schedule_query(order.pay_order_id, now + wait)
+
+    async def _ask(self, order: PayOrder, now: datetime) -> Outcome:
+        """Asks the order's channel about it and takes the verdict (barcodes: the 30 s rule)."""
         params = await self._params(order.app_id, order.if_code)
         if params is None:
             return Outcome.SKIPPED
@@ -270,8 +308,27 @@ class OrderSweeps:
 
 
 _ASKED = tuple(o for o in Outcome if o is not Outcome.SKIPPED)
+_ENDED = (Outcome.PAID, Outcome.FAILED, Outcome.CANCELLED, Outcome.CLOSED)
 _UNPAID_OUTCOMES = {St.FAIL: Outcome.FAILED, St.CLOSED: Outcome.CLOSED,
                     St.CANCEL: Outcome.CANCELLED}
+
+
+def query_backoff(asked_before: int, age: timedelta = timedelta(minutes=1), *,
+                  barcode: bool = False) -> timedelta:
+    """How long the pay sweep waits to ask again about an order still paying, which it had
+    asked ``asked_before`` times before this query (its ``query_count``); ``age`` is how long
+    an order pays before its first query.
+
+    A barcode payer stands at the till and the order is reversed 30 s after creation, so it is
+    asked on every run. Any other order is asked again after 1, 2, 4 and 8 ages, then every 10
+    (with the default minute: 1, 2, 4, 8, then every 10 min): a lost callback is still found
+    within minutes, and an order left unpaid costs its channel a few queries an hour instead of
+    one per run.
+    """
+    if barcode:
+        return BARCODE_QUERY_EVERY
+    # The exponent bounded: an order paying for weeks must not overflow the timedelta.
+    return min(age * 2 ** min(asked_before, 16), age * QUERY_BACKOFF_CAP_FACTOR)
 
 
 async def _each(items: Sequence[T], sweep: Callable[[T], Awaitable[Outcome]]) -> list[Outcome]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ from paymesh.services.gateway.models import PayOrderState as St
 from paymesh.services.gateway.pay_context import Passage, PayContext
 from paymesh.services.gateway.refund_repository import RefundRepository
 from paymesh.services.gateway.repository import PassageUsage, PayOrderRepository
-from paymesh.services.gateway.sweeps import OrderSweeps
+from paymesh.services.gateway.sweeps import OrderSweeps, query_backoff
 
 S = channel_pb2.ChannelState
 DAY = "2026-01-01"
@@ -42,9 +42,13 @@ class ScriptedChannel:
     refund: dict[str, int] = field(default_factory=dict)
     err_codes: dict[str, str] = field(default_factory=dict)  # of the query's answer
     calls: list[tuple[str, str]] = field(default_factory=list)
+    # Runs while a query waits for the channel's answer (a callback arriving, or an error).
+    on_query: Callable[[str], Awaitable[None]] | None = None
 
     async def _answer(self, kind: str, pay_order_id: str) -> ChannelAnswer:
         self.calls.append((kind, pay_order_id))
+        if kind == "query" and self.on_query is not None:
+            await self.on_query(pay_order_id)
         state = getattr(self, kind).get(pay_order_id, S.CHANNEL_STATE_WAITING)
         if kind != "query":
             return ChannelAnswer(state)
@@ -104,11 +108,11 @@ async def world(config: MeshConfig) -> AsyncIterator[World]:
 
 
 async def add_order(world: World, pid: str, *, state: int = St.PAYING, way_code: str = "WX_H5",
-                    age: float = 120, expires_in: float = 3600,
+                    age: float = 120, expires_in: float = 3600, if_code: str = "sandbox",
                     limit_day: str | None = None, **extra: Any) -> None:
     now = utc_now()
     assert await world.orders.insert(PayOrder(
-        pay_order_id=pid, mch_no="M1", app_id="A1", mch_order_no=pid, if_code="sandbox",
+        pay_order_id=pid, mch_no="M1", app_id="A1", mch_order_no=pid, if_code=if_code,
         way_code=way_code, amount=100, currency="cny", state=state, subject="s", body="b",
         expire_at=now + timedelta(seconds=expires_in), fee_rate="0", fee_amount=0,
         late_success=False, limit_day=limit_day, refunded_amount=0, refund_reserved=0,
@@ -326,3 +330,129 @@ async def test_a_callback_saying_closed_or_reversed_ends_the_order_as_the_sweep_
         events = (await session.scalars(select(OutboxEvent.order_id).where(
             OutboxEvent.topic == "pay.failed"))).all()
     assert events == ["Pdeclined"]  # only a payment that failed is told as failed
+
+
+def test_the_query_backoff_doubles_from_a_minute_to_ten_and_barcodes_stay_at_5_s() -> None:
+    assert [query_backoff(n) for n in range(6)] == [
+        timedelta(minutes=m) for m in (1, 2, 4, 8, 10, 10)]
+    assert query_backoff(100_000) == timedelta(minutes=10)  # weeks of queries: still the cap
+    assert {query_backoff(n, barcode=True) for n in (0, 1, 5, 100)} == {timedelta(seconds=5)}
+    # The schedule follows the paying age: a mesh that asks after 1 s backs off in seconds.
+    assert [query_backoff(n, timedelta(seconds=1)) for n in range(6)] == [
+        timedelta(seconds=s) for s in (1, 2, 4, 8, 10, 10)]
+
+
+class Clock:
+    """The sweep's clock, set by the test."""
+
+    def __init__(self) -> None:
+        self.start = self.now = utc_now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def clocked(world: World, clock: Clock) -> OrderSweeps:
+    return OrderSweeps(world.orders, world.usage, world.refunds, Contexts(),
+                       Channels(world.script), clock)  # type: ignore[arg-type]
+
+
+async def sweep_at(world: World, sweeps: OrderSweeps, clock: Clock, seconds: float,
+                   limit: int = 200) -> list[str]:
+    """Runs the paying sweep ``seconds`` after the clock's start; the orders it asked about."""
+    clock.now = clock.start + timedelta(seconds=seconds)
+    world.script.calls.clear()
+    await sweeps.sweep_paying(timedelta(seconds=60), limit)
+    return sorted(pid for kind, pid in world.script.calls if kind == "query")
+
+
+async def schedule_of(world: World, pid: str) -> tuple[datetime | None, int]:
+    order = await world.orders.get(pid)
+    assert order is not None
+    return order.next_query_at, order.query_count
+
+
+async def test_a_backlog_larger_than_the_batch_is_worked_through_not_asked_again_and_again(
+        world: World) -> None:
+    for n in range(5):
+        await add_order(world, f"P{n}", age=600 - 60 * n)  # P0 the oldest
+    clock = Clock()
+    sweeps = clocked(world, clock)
+    assert await sweep_at(world, sweeps, clock, 0, limit=3) == ["P0", "P1", "P2"]  # oldest first
+    assert await sweep_at(world, sweeps, clock, 5, limit=3) == ["P3", "P4"]  # then the rest
+    assert await sweep_at(world, sweeps, clock, 10, limit=3) == []
+    assert await schedule_of(world, "P0") == (clock.start + timedelta(minutes=1), 1)
+    assert await schedule_of(world, "P4") == (clock.start + timedelta(seconds=65), 1)
+    assert await sweep_at(world, sweeps, clock, 58, limit=3) == []  # not due yet
+    assert await sweep_at(world, sweeps, clock, 60, limit=3) == ["P0", "P1", "P2"]
+    assert await sweep_at(world, sweeps, clock, 65, limit=3) == ["P3", "P4"]
+    assert await sweep_at(world, sweeps, clock, 175, limit=3) == []  # 2 min this time
+    # Created 65 s before the run at 180 (by the sweep's clock), never asked: it has waited
+    # longest, so it goes first, then those due at 180, the older first; those due at 185 wait.
+    await add_order(world, "Pnew", age=-115)
+    assert await sweep_at(world, sweeps, clock, 180, limit=3) == ["P0", "P1", "Pnew"]
+    assert await sweep_at(world, sweeps, clock, 185, limit=3) == ["P2", "P3", "P4"]
+    assert await schedule_of(world, "P0") == (clock.start + timedelta(seconds=180 + 240), 3)
+    assert await schedule_of(world, "Pnew") == (clock.start + timedelta(seconds=180 + 60), 1)
+
+
+async def test_a_barcode_order_is_still_asked_every_run_and_reversed_after_30_s(
+        world: World) -> None:
+    await add_order(world, "Pbar", way_code="WX_BAR", age=8)
+    world.script.cancel["Pbar"] = S.CHANNEL_STATE_CONFIRM_SUCCESS
+    clock = Clock()
+    sweeps = clocked(world, clock)
+    # Runs a little early (aligned runs reach the gateway after varying delays) still ask it.
+    for seconds in (0, 4.5, 9.5, 14.5, 19.5):
+        assert await sweep_at(world, sweeps, clock, seconds) == ["Pbar"]
+        assert await state_of(world, "Pbar") == St.PAYING
+    assert await schedule_of(world, "Pbar") == (clock.start + timedelta(seconds=24.5), 5)
+    assert await sweep_at(world, sweeps, clock, 24.5) == ["Pbar"]  # 32.5 s old: reversed
+    assert ("cancel", "Pbar") in world.script.calls
+    assert await schedule_of(world, "Pbar") == (clock.start + timedelta(seconds=24.5), 5)
+    assert await state_of(world, "Pbar") == St.CANCEL
+
+
+async def test_orders_the_sweep_could_not_ask_about_back_off_too(world: World) -> None:
+    await add_order(world, "Pbroken")
+    await add_order(world, "Pghost", if_code="ghost")  # the app has no such channel configured
+
+    async def channel_down(pid: str) -> None:
+        raise ConnectionError("the channel does not answer")
+
+    world.script.on_query = channel_down
+    clock = Clock()
+    sweeps = clocked(world, clock)
+    assert await sweep_at(world, sweeps, clock, 0) == ["Pbroken"]
+    for pid in ("Pbroken", "Pghost"):
+        assert await schedule_of(world, pid) == (clock.start + timedelta(minutes=1), 1)
+        assert await state_of(world, pid) == St.PAYING
+    assert await sweep_at(world, sweeps, clock, 5) == []
+    assert await schedule_of(world, "Pghost") == (clock.start + timedelta(minutes=1), 1)
+
+
+async def test_an_order_a_callback_settles_during_the_query_is_not_touched_by_the_backoff(
+        world: World) -> None:
+    verdicts = Verdicts()
+    intake = CallbackIntake(world.orders, Contexts(), verdicts)  # type: ignore[arg-type]
+    await add_order(world, "Psettled")
+    await add_order(world, "Pwaiting")
+    verdicts.err_codes["Psettled"] = "BANK_DECLINED"
+
+    async def callback_arrives(pid: str) -> None:
+        if pid == "Psettled":  # while the sweep waits for the channel, which says waiting
+            reply = await intake.pay_notify("sandbox", pid, [], "text/plain", pid.encode())
+            assert reply.status == 200
+
+    world.script.on_query = callback_arrives
+    before = await world.orders.get("Psettled")
+    done = await world.sweeps.sweep_paying(timedelta(seconds=60), 200)
+    assert (done.examined, done.settled) == (2, 0)
+    settled = await world.orders.get("Psettled")
+    assert before is not None and settled is not None
+    assert (settled.state, settled.next_query_at, settled.query_count) == (St.FAIL, None, 0)
+    assert settled.updated_at > before.updated_at  # the callback's change, and only that
+    waiting = await world.orders.get("Pwaiting")
+    assert waiting is not None and waiting.state == St.PAYING
+    assert waiting.next_query_at is not None and waiting.query_count == 1
+    assert not await world.orders.schedule_query("Psettled", utc_now())  # ended: left alone
