@@ -31,11 +31,14 @@ of the mesh (and the load generator) spent per request in each phase, read from 
 their Python work) during the open unified-order phase, as collapsed stacks
 ``DIR/<process>.txt`` for bench/profile_top.py; sampling costs CPU, so the figures of a profiled
 run are not the ones to report. ``--drop-databases`` drops the MySQL databases the started mesh
-created (give PAYMESH_DB_URL a throw-away name).
+created (give PAYMESH_DB_URL a throw-away name). ``--pairs N`` runs the closed-model ping and
+unified-order phases N times and prints each pair's ratio and the CPU of an order in pings, with
+their medians: the virtual machine's speed drifts between runs, so two versions of the code are
+best compared by those medians.
 
 A mesh started here leaves the benchmark's orders unpolled for an hour
 (PAYMESH_JOBS_PAYING_AGE=3600 unless set): they all stay unpaid, and the jobs process would
-otherwise query the oldest 200 of them at the channel every 5 s from the first minute on.
+otherwise start querying them at the channel after a minute.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -257,6 +261,11 @@ class CpuMeter:
             pids = {}
         self._pids: dict[str, int] = {**pids, "load generator": os.getpid()}
         self._tick = os.sysconf("SC_CLK_TCK")
+        self._totals: dict[str, float] = {}
+
+    def last_total(self, stats: Stats) -> float | None:
+        """CPU seconds per request of every process together in the phase of ``stats``."""
+        return self._totals.get(stats.name)
 
     def sample(self) -> dict[str, float]:
         seconds = {}
@@ -268,12 +277,13 @@ class CpuMeter:
             seconds[name] = (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
         return seconds
 
-    @staticmethod
-    def per_request(before: dict[str, float], after: dict[str, float], stats: Stats) -> str:
+    def per_request(self, before: dict[str, float], after: dict[str, float],
+                    stats: Stats) -> str:
         done = len(stats.latencies) + stats.errors
         if not done or not before:
             return ""
         spent = {n: after[n] - before[n] for n in after if n in before}
+        self._totals[stats.name] = sum(spent.values()) / done
         parts = [f"{n} {1000 * s / done:.2f}" for n, s in
                  sorted(spent.items(), key=lambda item: -item[1]) if s > 0]
         return (f"{'':<22} CPU ms per request: total {1000 * sum(spent.values()) / done:.2f} = "
@@ -309,6 +319,21 @@ class Profiler:
         self._running.clear()
 
 
+def _pairs_summary(pairs: list[tuple[Stats, Stats, float | None, float | None]]) -> str:
+    """Each closed-model pair's ratio, and the CPU of an order in pings (the machine's speed
+    drifts between runs; within a pair it is the same), with their medians."""
+    ratios = [o.rate / c.rate for c, o, _, _ in pairs if c.rate]
+    costs = [o_cpu / c_cpu for _, _, c_cpu, o_cpu in pairs if c_cpu and o_cpu]
+    lines = [f"{len(pairs)} closed-model pairs, ping then unified orders:"]
+    for number, (c, o, c_cpu, o_cpu) in enumerate(pairs, 1):
+        cost = f", an order costs {o_cpu / c_cpu:.2f} pings of CPU" if c_cpu and o_cpu else ""
+        lines.append(f"  #{number}: {c.rate:7.1f} pings/s, {o.rate:7.1f} orders/s, "
+                     f"ratio {o.rate / c.rate:.3f}{cost}")
+    lines.append(f"  median ratio {statistics.median(ratios):.3f}" + (
+        f", median cost {statistics.median(costs):.2f} pings" if costs else ""))
+    return "\n".join(lines)
+
+
 def _verdict(ceiling: Stats, paced: Stats, rate: float, p99_target: float) -> str:
     p99 = paced.percentile(0.99)
     kept_up = paced.rate >= 0.95 * rate and paced.errors == 0
@@ -337,6 +362,12 @@ async def measure(demo: dict[str, str], args: argparse.Namespace, data_dir: Path
     await drive("warm-up", unified_order(rest, creds), conc, min(3.0, duration))
     ceiling = await phase(drive("ping (ceiling)", ping(rest), conc, duration))
     orders = await phase(drive("unified order", unified_order(rest, creds), conc, duration))
+    pairs = [(ceiling, orders, meter.last_total(ceiling), meter.last_total(orders))]
+    for number in range(2, args.pairs + 1):
+        again = await phase(drive(f"ping #{number}", ping(rest), conc, duration))
+        more = await phase(drive(f"unified order #{number}", unified_order(rest, creds), conc,
+                                 duration))
+        pairs.append((again, more, meter.last_total(again), meter.last_total(more)))
     rate = args.rate or ceiling.rate * args.rate_fraction
     paced_ping = await phase(drive_at_rate("ping at rate", ping(rest), rate, duration,
                                            args.connections))
@@ -358,6 +389,8 @@ async def measure(demo: dict[str, str], args: argparse.Namespace, data_dir: Path
             print(cpu[stats.name])
     if ceiling.rate:
         print(f"{'ratio':<22} {orders.rate / ceiling.rate:8.2f} of the ceiling")
+    if len(pairs) > 1:
+        print(_pairs_summary(pairs))
     print(f"open model: {rate:.1f} requests/s offered, {duration:.0f} s each")
     for stats in (paced_ping, paced):
         print(stats.line())
@@ -390,6 +423,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64,
                         help="open-model connection pool (requests beyond it wait, and the "
                         "wait counts in their latency)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="closed-model ping and unified-order phases this many times, "
+                        "with the median ratio (for comparing code: the machine's speed drifts)")
     parser.add_argument("--p99-target", type=float, default=50.0, help="ms")
     parser.add_argument("--data-dir", help="use the mesh already running on this data dir")
     parser.add_argument("--profile", type=Path, help="py-spy output directory")
