@@ -190,7 +190,7 @@ class SpanStore:
         span_rows = [(s.trace_id, s.span_id, s.parent_span_id, s.service, s.name, s.kind,
                       s.start_ns, s.end_ns, s.status, s.status_message,
                       json.dumps(s.attributes, ensure_ascii=False),
-                      json.dumps(s.links), json.dumps(s.events, ensure_ascii=False))
+                      _json_list(s.links), _json_list(s.events))
                      for s in spans]
         key_rows = [(str(s.attributes[key]), key, s.trace_id, s.start_ns)
                     for s in spans for key in ORDER_KEYS if s.attributes.get(key)]
@@ -260,6 +260,11 @@ class SpanStore:
                 summaries.append(TraceSummary(trace_id, first, count, errors, refusals,
                                               _span(root), _span(slow)))
         return summaries
+
+
+def _json_list(items: list[Any]) -> str:
+    """A span's links or events as JSON; most spans have none."""
+    return json.dumps(items, ensure_ascii=False) if items else "[]"
 
 
 def _span(row: Sequence[Any]) -> StoredSpan:
