@@ -383,27 +383,26 @@ async def measure(demo: dict[str, str], args: argparse.Namespace, data_dir: Path
     print(f"{os.cpu_count()} cores, backend {backend}, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} after the run")
     print(f"closed model: concurrency {conc}, {duration:.0f} s each")
-    for stats in (ceiling, orders):
+    def show(stats: Stats) -> None:
         print(stats.line())
         if args.cpu and cpu[stats.name]:
             print(cpu[stats.name])
+
+    for stats in (ceiling, orders):
+        show(stats)
     if ceiling.rate:
         print(f"{'ratio':<22} {orders.rate / ceiling.rate:8.2f} of the ceiling")
     if len(pairs) > 1:
         print(_pairs_summary(pairs))
     print(f"open model: {rate:.1f} requests/s offered, {duration:.0f} s each")
     for stats in (paced_ping, paced):
-        print(stats.line())
-        if args.cpu and cpu[stats.name]:
-            print(cpu[stats.name])
+        show(stats)
     if ceiling.rate:
         print(_verdict(ceiling, paced, rate, args.p99_target))
     if swept:
         print(f"open model, unified orders only: {duration:.0f} s at each rate")
     for stats in swept:
-        print(stats.line())
-        if args.cpu and cpu[stats.name]:
-            print(cpu[stats.name])
+        show(stats)
 
 
 def _rates(text: str) -> list[float]:

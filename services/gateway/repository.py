@@ -129,11 +129,8 @@ class PayOrderRepository:
 
         The caller commits, and pokes the outbox after the commit when an event was written.
         """
-        statement = _conditional_update(pay_order_id, allowed_from, changes)
-        if not session.identity_map and not session.new:
-            # No loaded order to bring up to date: skip the ORM's evaluation of the criteria.
-            statement = statement.execution_options(synchronize_session=False)
-        moved = bool((await session.execute(statement)).rowcount)
+        moved = bool((await session.execute(
+            _conditional_update(pay_order_id, allowed_from, changes))).rowcount)
         if moved and event is not None:
             session.add(outbox_event(event, pay_order_id))
         return moved

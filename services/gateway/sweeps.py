@@ -61,10 +61,9 @@ T = TypeVar("T")
 BARCODE_FIRST_QUERY = timedelta(seconds=5)
 BARCODE_CANCEL_AFTER = timedelta(seconds=30)
 # Per-order backoff of the pay sweep (query_backoff): a barcode order is asked on every run (every
-# 5 s by default); any other after 1 min, doubling up to every 10 min.
+# 5 s by default); any other after 1, 2, 4 and 8 times the paying age (the jobs process's
+# PAYMESH_JOBS_PAYING_AGE, a minute by default), then every 10 times it.
 BARCODE_QUERY_EVERY = timedelta(seconds=5)
-# An order still paying is asked again after 1, 2, 4 and 8 times the paying age (the jobs
-# process's PAYMESH_JOBS_PAYING_AGE, a minute by default), then every 10 times it.
 QUERY_BACKOFF_CAP_FACTOR = 10
 # Runs are aligned to the clock but reach the gateway after varying delays, so one may start a
 # little less than an interval after the last: an order due that soon is asked now, not a run later.
@@ -327,8 +326,8 @@ def query_backoff(asked_before: int, age: timedelta = timedelta(minutes=1), *,
     """
     if barcode:
         return BARCODE_QUERY_EVERY
-    # The exponent bounded: an order paying for weeks must not overflow the timedelta.
-    return min(age * 2 ** min(asked_before, 16), age * QUERY_BACKOFF_CAP_FACTOR)
+    # 2 ** 4 is past the cap already: an order asked for weeks never builds a huge power.
+    return age * min(2 ** min(asked_before, 4), QUERY_BACKOFF_CAP_FACTOR)
 
 
 async def _each(items: Sequence[T], sweep: Callable[[T], Awaitable[Outcome]]) -> list[Outcome]:

@@ -7,6 +7,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paymesh.services.common.config import MeshConfig
+from paymesh.services.common.db import open_engine
 
 
 @dataclass
@@ -38,3 +42,11 @@ async def merchant() -> AsyncIterator[MerchantEndpoint]:
     yield endpoint
     server.close()
     await server.wait_closed()
+
+
+@pytest.fixture
+async def engine(config: MeshConfig) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test's gateway database."""
+    engine = open_engine(config.db_urls["gateway"])
+    yield engine
+    await engine.dispose()

@@ -4,16 +4,14 @@ while its channel was being asked is read back rather than overwritten."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paymesh.channel.v1 import channel_pb2
-from paymesh.services.common.config import MeshConfig
-from paymesh.services.common.db import open_engine, utc_now
+from paymesh.services.common.db import utc_now
 from paymesh.services.gateway.channel_calls import ChannelAnswer
 from paymesh.services.gateway.dispatch import ChannelDispatch, passage_snapshot
 from paymesh.services.gateway.fees import FeeModel
@@ -26,13 +24,6 @@ S = channel_pb2.ChannelState
 COMPARED = ("state", "if_code", "channel_config_key", "fee_rate", "fee_amount", "limit_day",
             "channel_order_no", "pay_data_type", "pay_data", "err_code", "err_msg",
             "route_attempts")
-
-
-@pytest.fixture
-async def engine(config: MeshConfig) -> AsyncIterator[AsyncEngine]:
-    engine = open_engine(config.db_urls["gateway"])
-    yield engine
-    await engine.dispose()
 
 
 class Channels:

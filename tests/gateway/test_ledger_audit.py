@@ -3,15 +3,13 @@ corrections, and which of their events the ledger consumer has yet to handle."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paymesh.services.common.config import MeshConfig
-from paymesh.services.common.db import open_engine, sessions, utc_now
+from paymesh.services.common.db import sessions, utc_now
 from paymesh.services.common.errors import InvalidArgument
 from paymesh.services.gateway import ledger_audit
 from paymesh.services.gateway.ledger_audit import AuditOrder, AuditRefund, LedgerAudit
@@ -23,13 +21,6 @@ from paymesh.services.gateway.models import (
     RefundOrder,
 )
 from paymesh.services.gateway.models import PayOrderState as St
-
-
-@pytest.fixture
-async def engine(config: MeshConfig) -> AsyncIterator[AsyncEngine]:
-    engine = open_engine(config.db_urls["gateway"])
-    yield engine
-    await engine.dispose()
 
 
 async def add(engine: AsyncEngine, *rows: Any) -> None:

@@ -3,26 +3,16 @@ loaded in the caller's session sees the change it made."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paymesh.services.common.config import MeshConfig
-from paymesh.services.common.db import open_engine, sessions, utc_now
+from paymesh.services.common.db import sessions, utc_now
 from paymesh.services.gateway.models import OutboxEvent, PayOrder
 from paymesh.services.gateway.models import PayOrderState as St
 from paymesh.services.gateway.outbox import PAY_SUCCEEDED
 from paymesh.services.gateway.repository import PayOrderRepository
-
-
-@pytest.fixture
-async def engine(config: MeshConfig) -> AsyncIterator[AsyncEngine]:
-    engine = open_engine(config.db_urls["gateway"])
-    yield engine
-    await engine.dispose()
 
 
 def new_order(pid: str) -> PayOrder:

@@ -4,7 +4,6 @@ order, keeps events being retried from holding up new ones, and claims what it d
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -12,8 +11,7 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paymesh.services.common.config import MeshConfig
-from paymesh.services.common.db import open_engine, sessions, utc_now
+from paymesh.services.common.db import sessions, utc_now
 from paymesh.services.gateway.models import OutboxDelivery, OutboxEvent, RefundOrder
 from paymesh.services.gateway.outbox import (
     PAY_SUCCEEDED,
@@ -25,13 +23,6 @@ from paymesh.services.gateway.outbox import (
 
 GUARD_SECONDS = 20.0  # how long a test waits for something that must happen before it fails
 TOPICS = (PAY_SUCCEEDED, REFUND_SUCCEEDED)
-
-
-@pytest.fixture
-async def engine(config: MeshConfig) -> AsyncIterator[AsyncEngine]:
-    engine = open_engine(config.db_urls["gateway"])
-    yield engine
-    await engine.dispose()
 
 
 async def add_events(engine: AsyncEngine, *events: tuple[str, str], attempts: int = 0) -> None:
